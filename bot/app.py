@@ -1,0 +1,79 @@
+"""Composition root: builds the core from settings, the same way for every channel."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.content import Content, check_messages, load_content
+from bot.core.conversation import ConversationService, LanguageSettings
+from bot.core.leads import LeadCards
+from bot.core.outbox import AdvisorChannel, Outbox
+from bot.i18n.catalogs import Catalogs, catalog_path
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """Everything a channel needs; built once per process."""
+
+    settings: Settings
+    database: Database
+    content: Content
+    catalogs: Catalogs
+    service: ConversationService
+
+    def outbox(self, channel: AdvisorChannel) -> Outbox:
+        """The outbox delivering to `channel`; new leads wake it at once."""
+        outbox = Outbox(
+            self.database, channel, max_backoff_seconds=self.settings.outbox_max_backoff_seconds
+        )
+        self.service.on_lead_created = lambda _lead_id: outbox.wake()
+        return outbox
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+
+def load_catalogs(settings: Settings, content: Content) -> Catalogs:
+    agency = settings.agency
+    placeholders = {
+        **content.placeholders(),
+        "agency_name": agency.name,
+        "agency_email": agency.email,
+        "agency_phone": agency.phone,
+        "agency_address": agency.address,
+        "agency_checked": _german_date(agency.checked),
+    }
+    catalogs = Catalogs(settings.translations_dir, settings.languages, placeholders)
+    check_messages(content, catalogs.source_keys, catalog_path(settings.translations_dir, "en"))
+    return catalogs
+
+
+async def open_core(settings: Settings, *, database: Database | None = None) -> Core:
+    """Loads content and catalogues (failing early, naming file and line), migrates the DB."""
+    content = load_content(settings.dialogs_dir)
+    catalogs = load_catalogs(settings, content)
+    database = database or Database(settings.database_url)
+    if settings.migrate_on_start:
+        await database.upgrade()
+    cards = LeadCards(content, catalogs.get("de"), settings.tz)
+    service = ConversationService(
+        database,
+        content,
+        catalogs,
+        LanguageSettings(settings.languages, settings.fallback_language),
+        cards,
+    )
+    log.info(
+        "core ready: languages %s, database %s", ",".join(settings.languages), database.safe_url
+    )
+    return Core(settings, database, content, catalogs, service)
+
+
+def _german_date(iso: str) -> str:
+    parts = iso.split("-")
+    return ".".join(reversed(parts)) if len(parts) == 3 else iso

@@ -1,0 +1,125 @@
+"""The `engagiert` command: run the bot, chat in the terminal, manage the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.core.flows import ContentError
+from bot.i18n.catalogs import CatalogError
+from bot.storage.database import Database, DatabaseUnavailable
+
+log = logging.getLogger("bot")
+
+NO_TOKEN_NOTE = (
+    "No BOT_TOKEN is set, so this is the terminal chat on the same core and database.\n"
+    "To connect Telegram: create a bot with @BotFather, then run\n"
+    "  BOT_TOKEN=<token> ADVISOR_CHAT_ID=<advisors' group id> engagiert run\n"
+    "Type a button's number to press it, /help for commands; Ctrl-D ends.\n"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="engagiert",
+        description="Volunteering assistant of the Freiwilligen-Agentur Leipzig. Without a "
+        "command: the Telegram bot if BOT_TOKEN is set, otherwise the terminal chat.",
+    )
+    parser.add_argument("--config", help="path of config.yml (default: the project's)")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="serve the webhook with aiohttp")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal (same core and database)")
+    chat.add_argument("--lang", help="language to talk in, e.g. de or en")
+    chat.add_argument(
+        "--user", default="local", help="who you are in the database (default: local)"
+    )
+    chat.add_argument("--verbose", action="store_true", help="show log messages")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        from pathlib import Path
+
+        settings = load_settings(Path(args.config) if args.config else None)
+        command = args.command
+        if command is None:
+            if settings.telegram.token:
+                command = "run"
+                args.webhook = False
+            else:
+                command = "chat"
+                args.lang, args.user, args.verbose = None, "local", False
+                sys.stderr.write(NO_TOKEN_NOTE)
+        quiet = command == "chat" and not getattr(args, "verbose", False)
+        logging.basicConfig(
+            level=logging.WARNING if quiet else settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if command == "chat":
+            return asyncio.run(_chat(settings, args.lang, args.user))
+        if command == "run":
+            return asyncio.run(_run(settings, webhook=args.webhook))
+        if command == "db":
+            return asyncio.run(_db_upgrade(settings))
+    except (ConfigError, ContentError, CatalogError, DatabaseUnavailable) as exc:
+        sys.stderr.write(f"engagiert: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _chat(settings: Settings, lang: str | None, user: str) -> int:
+    from bot.app import open_core
+    from bot.console import ConsoleAdvisorChannel, ConsoleChat
+
+    if lang is not None and lang not in settings.languages:
+        raise ConfigError(f"--lang {lang}: not one of the enabled languages {settings.languages}")
+    core = await open_core(settings)
+    try:
+        outbox = core.outbox(ConsoleAdvisorChannel(sys.stdout))
+        chat = ConsoleChat(core.service, outbox, user=user, echo_input=not sys.stdin.isatty())
+        await chat.run(sys.stdin, language=lang)
+    finally:
+        await core.close()
+    return 0
+
+
+async def _run(settings: Settings, *, webhook: bool) -> int:
+    from bot.app import open_core
+    from bot.telegram.runner import run_polling, run_webhook
+
+    if not settings.telegram.token:
+        raise ConfigError("BOT_TOKEN is not set; `engagiert chat` works without it")
+    if webhook:
+        settings.require_webhook()
+    core = await open_core(settings)
+    try:
+        if webhook:
+            await run_webhook(core)
+        else:
+            await run_polling(core)
+    finally:
+        await core.close()
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    database = Database(settings.database_url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.dispose()
+    print(f"database at {database.safe_url} is up to date")
+    return 0

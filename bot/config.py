@@ -1,0 +1,265 @@
+"""One typed settings object, read from config.yml and overridden by the environment.
+
+A wrong setting stops start-up with a `ConfigError` that names the setting and says what is wrong,
+so an operator never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.yml"
+
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and what to do."""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str | None
+    api_base: str
+    advisor_chat_id: int | None
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str | None
+    secret: str | None
+    host: str
+    port: int
+    path: str
+
+
+@dataclass(frozen=True)
+class AgencySettings:
+    name: str
+    email: str
+    phone: str
+    address: str
+    checked: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings
+    webhook: WebhookSettings
+    database_url: str
+    migrate_on_start: bool
+    languages: tuple[str, ...]
+    fallback_language: str
+    agency: AgencySettings
+    outbox_poll_seconds: float
+    outbox_max_backoff_seconds: float
+    timezone: str
+    log_level: str
+    dialogs_dir: Path = field(default=PROJECT_ROOT / "dialogs")
+    translations_dir: Path = field(default=PROJECT_ROOT / "translations")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_webhook(self) -> None:
+        """Webhook mode needs a public URL and a secret; polling needs neither."""
+        if not self.webhook.url:
+            raise ConfigError("WEBHOOK_URL (webhook.url) is required for --webhook mode")
+        if not self.webhook.secret:
+            raise ConfigError(
+                "WEBHOOK_SECRET is required for --webhook mode: 1-256 characters of A-Z, a-z, "
+                "0-9, _ and -. Telegram sends it back in every request, which is how fake "
+                "updates are told apart."
+            )
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Reads config.yml, applies environment overrides and validates everything."""
+    env = os.environ if environ is None else environ
+    path = config_file or Path(env.get("ENGAGIERT_CONFIG", DEFAULT_CONFIG_FILE))
+    raw = _read_yaml(path)
+    base = path.resolve().parent
+
+    def section(name: str) -> Mapping[str, Any]:
+        value = raw.get(name) or {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: '{name}' must be a mapping of settings")
+        return value
+
+    tg, wh, db, langs = (
+        section("telegram"),
+        section("webhook"),
+        section("database"),
+        section("languages"),
+    )
+    agency, outbox, log = section("agency"), section("outbox"), section("logging")
+
+    token = _env(env, "BOT_TOKEN")
+    if token is not None and not _TOKEN_RE.match(token):
+        raise ConfigError(
+            "BOT_TOKEN does not look like a bot token (expected '<digits>:<35 characters>', "
+            "as @BotFather gives it)"
+        )
+    api_base = _env(env, "TELEGRAM_API_BASE") or str(
+        tg.get("api_base") or "https://api.telegram.org"
+    )
+    _check_url("TELEGRAM_API_BASE (telegram.api_base)", api_base, schemes=("http", "https"))
+
+    advisor_chat_id = _int_or_none(
+        "ADVISOR_CHAT_ID (telegram.advisor_chat_id)",
+        _env(env, "ADVISOR_CHAT_ID", tg.get("advisor_chat_id")),
+    )
+
+    webhook_url = _env(env, "WEBHOOK_URL", wh.get("url"))
+    if webhook_url:
+        _check_url("WEBHOOK_URL (webhook.url)", str(webhook_url), schemes=("https",))
+    secret = _env(env, "WEBHOOK_SECRET")
+    if secret is not None and not _SECRET_RE.match(secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 characters)"
+        )
+    port = _int_or_none(
+        "WEBHOOK_PORT (webhook.port)", _env(env, "WEBHOOK_PORT", wh.get("port", 8080))
+    )
+    if port is None or not 1 <= port <= 65535:
+        raise ConfigError("WEBHOOK_PORT (webhook.port) must be a port number between 1 and 65535")
+    webhook_path = str(wh.get("path") or "/telegram/webhook")
+    if not webhook_path.startswith("/"):
+        raise ConfigError("webhook.path must start with '/'")
+
+    database_url = _database_url(str(_env(env, "DATABASE_URL", db.get("url")) or ""), base)
+
+    enabled = langs.get("enabled") or ["de", "en"]
+    if not isinstance(enabled, list) or not all(isinstance(x, str) for x in enabled):
+        raise ConfigError("languages.enabled must be a list of language codes such as [de, en]")
+    fallback = str(langs.get("fallback") or enabled[0])
+    if fallback not in enabled:
+        raise ConfigError(f"languages.fallback '{fallback}' is not in languages.enabled {enabled}")
+
+    timezone = str(raw.get("timezone") or "Europe/Berlin")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone '{timezone}' is not a known time zone name") from exc
+
+    level = str(log.get("level") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"logging.level '{level}' must be DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        telegram=TelegramSettings(
+            token=token, api_base=api_base.rstrip("/"), advisor_chat_id=advisor_chat_id
+        ),
+        webhook=WebhookSettings(
+            url=str(webhook_url) if webhook_url else None,
+            secret=secret,
+            host=str(_env(env, "WEBHOOK_HOST", wh.get("host")) or "127.0.0.1"),
+            port=port,
+            path=webhook_path,
+        ),
+        database_url=database_url,
+        migrate_on_start=bool(db.get("migrate_on_start", True)),
+        languages=tuple(enabled),
+        fallback_language=fallback,
+        agency=AgencySettings(
+            name=str(agency.get("name") or ""),
+            email=str(agency.get("email") or ""),
+            phone=str(agency.get("phone") or ""),
+            address=str(agency.get("address") or ""),
+            checked=str(agency.get("checked") or ""),
+        ),
+        outbox_poll_seconds=_positive("outbox.poll_seconds", outbox.get("poll_seconds", 5)),
+        outbox_max_backoff_seconds=_positive(
+            "outbox.max_backoff_seconds", outbox.get("max_backoff_seconds", 600)
+        ),
+        timezone=timezone,
+        log_level=level,
+        dialogs_dir=_path(base, raw.get("dialogs_dir"), PROJECT_ROOT / "dialogs"),
+        translations_dir=_path(base, raw.get("translations_dir"), PROJECT_ROOT / "translations"),
+    )
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {path} not found (set ENGAGIERT_CONFIG)") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path} must contain a mapping of settings")
+    return data
+
+
+def _env(env: Mapping[str, str], name: str, default: Any = None) -> Any:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int_or_none(name: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _positive(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+    if number <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
+    return number
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ConfigError(f"{name} must be a {' or '.join(schemes)} URL, got {value!r}")
+
+
+def _database_url(url: str, base: Path) -> str:
+    if not url:
+        raise ConfigError("DATABASE_URL (database.url) is empty")
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    if url.startswith("sqlite+aiosqlite:///") and not url.startswith("sqlite+aiosqlite:////"):
+        relative = url.removeprefix("sqlite+aiosqlite:///")
+        if relative and relative != ":memory:":
+            url = f"sqlite+aiosqlite:///{(base / relative).resolve()}"
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "DATABASE_URL (database.url) must be sqlite+aiosqlite:///PATH or "
+            f"postgresql+asyncpg://USER@HOST/DB, got scheme {url.split(':', 1)[0]!r}"
+        )
+    return url
+
+
+def _path(base: Path, value: Any, default: Path) -> Path:
+    if not value:
+        return default
+    path = Path(str(value))
+    return path if path.is_absolute() else (base / path).resolve()

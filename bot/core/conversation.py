@@ -1,0 +1,571 @@
+"""The dialog engine: one event in, plain replies out, every step saved before the reply leaves.
+
+Channels call `ConversationService.handle`. Each call is one database transaction, so a crash or
+restart resumes exactly at the last answered step, and a lead and its advisors' card are stored
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core import actions
+from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, match_option
+from bot.core.content import Content
+from bot.core.events import (
+    Command,
+    Event,
+    PersonRef,
+    Press,
+    Reply,
+    Resume,
+    Text,
+    Unsupported,
+)
+from bot.core.flows import Step
+from bot.core.leads import LeadCards, contact_of, create_lead
+from bot.core.screens import Screens
+from bot.i18n.catalogs import Catalogs, Translator
+from bot.i18n.languages import pick_language
+from bot.storage.database import Database
+from bot.storage.models import Conversation, Person
+from bot.storage.repositories import Repositories
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "menu", "language", "help", "privacy", "cancel")
+# Screens on which a press of "cancel" or /cancel stops something.
+_INTAKE_SCREENS = frozenset({"intake", "summary", "consent"})
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    enabled: tuple[str, ...]
+    fallback: str
+
+
+class ConversationService:
+    """Runs the declared flows for every channel. Dependencies come in; nothing is global."""
+
+    def __init__(
+        self,
+        database: Database,
+        content: Content,
+        catalogs: Catalogs,
+        languages: LanguageSettings,
+        cards: LeadCards,
+        *,
+        on_lead_created: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = database
+        self.content = content
+        self.catalogs = catalogs
+        self.languages = languages
+        self.cards = cards
+        # Public so the composition root can wire the outbox in after the channel exists.
+        self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
+        self.clock = clock
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def handle(self, ref: PersonRef, event: Event) -> list[Reply]:
+        """Applies one event; returns the replies once everything it changed is committed."""
+        lock = self._locks.get((ref.channel, ref.external_id))
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[(ref.channel, ref.external_id)] = lock
+        async with lock:
+            async with self.db.transaction() as repo:
+                person, _created = await repo.persons.get_or_create(ref.channel, ref.external_id)
+                await repo.persons.lock(person)
+                if ref.platform_language:
+                    person.platform_language = ref.platform_language[:16]
+                person.last_seen_at = self.clock()
+                conversation = await repo.conversations.get_or_create(person.id)
+                turn = _Turn(self, repo, person, conversation, ref, event)
+                replies = await turn.run()
+                person_id = person.id
+            for lead_id in turn.created_leads:
+                log.info("lead %s created for person %s", lead_id, person_id)
+                self.on_lead_created(lead_id)
+            return replies
+
+
+class _Turn:
+    """One event of one person. Short-lived; holds the transaction's objects."""
+
+    def __init__(
+        self,
+        service: ConversationService,
+        repo: Repositories,
+        person: Person,
+        conversation: Conversation,
+        ref: PersonRef,
+        event: Event,
+    ) -> None:
+        self.s = service
+        self.repo = repo
+        self.person = person
+        self.conv = conversation
+        self.ref = ref
+        self.event = event
+        self.flow = service.content.intake
+        self.via_button = isinstance(event, Press)
+        self.created_leads: list[int] = []
+
+    # -- language ---------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        chosen = self.person.language
+        if chosen in self.s.languages.enabled:
+            return chosen
+        return pick_language(
+            self.person.platform_language, self.s.languages.enabled, self.s.languages.fallback
+        )
+
+    @property
+    def t(self) -> Translator:
+        return self.s.catalogs.get(self.lang)
+
+    @property
+    def screens(self) -> Screens:
+        return Screens(self.t, self.s.content, self.s.languages.enabled)
+
+    @property
+    def consented(self) -> bool:
+        return self.person.consent_version == self.s.content.privacy_version
+
+    # -- dispatch ---------------------------------------------------------------------------
+    async def run(self) -> list[Reply]:
+        event = self.event
+        if isinstance(event, Resume):
+            return self.on_resume(event)
+        if isinstance(event, Command):
+            return await self.on_command(event.name)
+        if isinstance(event, Press):
+            return await self.on_press(event.action)
+        if isinstance(event, Text):
+            return await self.on_text(event.text)
+        if isinstance(event, Unsupported):
+            return [self.current(prefix=self.t("unsupported.content"), edit=False)]
+        raise TypeError(f"unknown event {event!r}")
+
+    def on_resume(self, event: Resume) -> list[Reply]:
+        if event.language in self.s.languages.enabled:
+            self.person.language = event.language
+        if self.conv.screen == "new":
+            return [self.welcome()]
+        return [self.current(prefix=self.t("resume.welcome_back"))]
+
+    async def on_command(self, name: str) -> list[Reply]:
+        if name == "start":
+            return [self.welcome(force_picker=True)]
+        if name == "menu":
+            return [self.go_menu()]
+        if name == "language":
+            self.conv.screen = "language"
+            return [self.screens.language_picker(self.lang)]
+        if name == "help":
+            self.conv.screen = "menu"
+            return [self.screens.help()]
+        if name == "privacy":
+            return [self.go_privacy()]
+        if name == "cancel":
+            return [self.cancel()]
+        return [self.go_menu(prefix=self.t("command.unknown"))]
+
+    async def on_text(self, text: str) -> list[Reply]:
+        if self.conv.screen == "new":
+            return [self.welcome()]
+        if self.conv.screen == "intake" and self.conv.step:
+            return await self.typed_answer(self.flow.step(self.conv.step), text)
+        if self.conv.screen == "summary":
+            return [self.current(prefix=self.t("hint.use_buttons"), edit=False)]
+        return [self.go_menu(prefix=self.t("freetext.use_buttons"))]
+
+    async def on_press(self, action: str) -> list[Reply]:
+        parsed = actions.parse(action)
+        if parsed is None:
+            return [self.stale()]
+        verb = parsed.verb
+        simple: dict[str, Callable[[], Any]] = {
+            actions.MENU: self.go_menu,
+            actions.FAQ: self.go_faq,
+            actions.INTAKE: self.start_intake,
+            actions.ADVISOR: self.go_advisor,
+            actions.ADVISOR_YES: self.request_advisor,
+            actions.LANGUAGE: self.go_language,
+            actions.PRIVACY: self.go_privacy,
+            actions.FORGET: self.go_forget,
+            actions.FORGET_YES: self.forget,
+            actions.CONSENT_YES: self.consent_given,
+            actions.CONSENT_NO: self.consent_declined,
+            actions.CONSENT_FULL: self.consent_full,
+            actions.CONFIRM: self.confirm,
+            actions.CANCEL: self.cancel,
+        }
+        if verb in simple:
+            result = simple[verb]()
+            if asyncio.iscoroutine(result):
+                result = await result
+            return [result]
+        if verb == "lang":
+            return [self.choose_language(parsed.value or "")]
+        if verb == "q":
+            if parsed.value not in self.s.content.faq_topics:
+                return [self.stale()]
+            self.conv.screen = "faq"
+            return [self.screens.faq_answer(parsed.value, edit=True)]
+        if verb == "e":
+            return [self.edit_from_summary(parsed.step or "")]
+        # Step-scoped actions are valid only for the question on screen right now.
+        if self.conv.screen != "intake" or self.conv.step != parsed.step:
+            return [self.stale()]
+        step = self.flow.step(parsed.step)
+        if verb == "a":
+            return [self.pressed_option(step, parsed.value or "")]
+        if verb == "d":
+            return [self.multi_done(step)]
+        if verb == "s":
+            return [self.skip(step)] if step.optional else [self.stale()]
+        if verb == "b":
+            return [self.back(step)]
+        return [self.stale()]
+
+    # -- screens ----------------------------------------------------------------------------
+    def welcome(self, *, force_picker: bool = False) -> Reply:
+        """First contact: who we are, then the language picker (or the menu if already chosen)."""
+        chosen = self.person.language in self.s.languages.enabled
+        if chosen and not force_picker:
+            self.conv.screen = "menu"
+            return self.screens.welcome(self.lang, with_menu=True)
+        self.conv.screen = "language"
+        return self.screens.welcome(self.lang)
+
+    def current(self, *, prefix: str | None = None, edit: bool | None = None) -> Reply:
+        """Re-renders whatever the person is looking at (after a restart or an odd input)."""
+        edit = self.via_button if edit is None else edit
+        screens, screen = self.screens, self.conv.screen
+        if screen == "new":
+            reply = screens.welcome(self.lang)
+        elif screen == "language":
+            reply = screens.language_picker(self.lang)
+        elif screen == "faq":
+            reply = screens.faq_list()
+        elif screen == "consent":
+            reply = screens.consent()
+        elif screen == "advisor":
+            reply = screens.advisor_confirm()
+        elif screen == "privacy":
+            reply = self._privacy_screen()
+        elif screen == "forget":
+            reply = screens.forget_confirm()
+        elif screen == "intake" and self.conv.step and self.flow.has_step(self.conv.step):
+            reply = self.question(self.flow.step(self.conv.step))
+        elif screen == "summary":
+            reply = screens.summary(self.conv.answers)
+        else:
+            self.conv.screen = "menu"
+            reply = screens.menu()
+        if prefix:
+            reply = replace(reply, text=f"{prefix}\n\n{reply.text}")
+        return replace(reply, edit=edit)
+
+    def stale(self) -> Reply:
+        return self.current(prefix=self.t("hint.stale_button"))
+
+    def go_menu(self, prefix: str | None = None) -> Reply:
+        self.conv.screen = "menu"
+        self.conv.editing = False
+        return self.screens.menu(prefix=prefix, edit=self.via_button)
+
+    def go_faq(self) -> Reply:
+        self.conv.screen = "faq"
+        return self.screens.faq_list(edit=self.via_button)
+
+    def go_language(self) -> Reply:
+        self.conv.screen = "language"
+        return self.screens.language_picker(self.lang, edit=self.via_button)
+
+    def choose_language(self, code: str) -> Reply:
+        if code not in self.s.languages.enabled:
+            return self.stale()
+        self.person.language = code
+        return self.go_menu(prefix=self.t("language.changed"))
+
+    def _privacy_screen(self) -> Reply:
+        has_data = bool(self.conv.answers) or self.person.consent_version is not None
+        return self.screens.privacy(
+            consented=self.consented, has_data=has_data, edit=self.via_button
+        )
+
+    def go_privacy(self) -> Reply:
+        self.conv.screen = "privacy"
+        return self._privacy_screen()
+
+    def go_forget(self) -> Reply:
+        self.conv.screen = "forget"
+        return self.screens.forget_confirm(edit=self.via_button)
+
+    async def forget(self) -> Reply:
+        """Deletes the saved answers and withdraws consent. Leads already sent stay with the
+        agency, which the confirmation text says, with how to ask for their deletion."""
+        self._reset_intake()
+        self.person.consent_version = None
+        self.person.consent_at = None
+        await self.repo.profiles.delete(self.person.id)
+        log.info("person %s deleted their saved answers", self.person.id)
+        return self.go_menu(prefix=self.t("privacy.forgotten"))
+
+    def go_advisor(self) -> Reply:
+        self.conv.screen = "advisor"
+        return self.screens.advisor_confirm(edit=self.via_button)
+
+    async def request_advisor(self) -> Reply:
+        if self.conv.screen != "advisor":
+            return self.stale()
+        answers: dict[str, Any] = {}
+        if self.consented:
+            profile = await self.repo.profiles.get(self.person.id)
+            answers = dict(profile.answers) if profile else {}
+        lead = await create_lead(
+            self.repo,
+            self.s.cards,
+            person_id=self.person.id,
+            kind="contact",
+            language_code=self.lang,
+            answers=answers,
+            contact=contact_of(self.ref),
+        )
+        self.created_leads.append(lead.id)
+        return self.go_menu(prefix=self.t("advisor.requested", number=lead.id))
+
+    # -- consent ------------------------------------------------------------------------------
+    def consent_full(self) -> Reply:
+        self.conv.screen = "consent"
+        return self.screens.consent(full=True, edit=self.via_button)
+
+    async def consent_given(self) -> Reply:
+        if self.conv.screen != "consent":
+            return self.stale()
+        self.person.consent_version = self.s.content.privacy_version
+        self.person.consent_at = self.s.clock()
+        log.info(
+            "person %s consented to privacy notice v%s",
+            self.person.id,
+            self.s.content.privacy_version,
+        )
+        return await self.start_intake()
+
+    def consent_declined(self) -> Reply:
+        return self.go_menu(prefix=self.t("consent.declined"))
+
+    # -- intake ---------------------------------------------------------------------------------
+    async def start_intake(self) -> Reply:
+        """Starts, or resumes where the person left off; asks for consent first. A person who
+        confirmed a profile before starts from its summary, to change what is no longer true."""
+        if not self.consented:
+            self.conv.screen = "consent"
+            return self.screens.consent(edit=self.via_button)
+        await self._restore_profile()
+        if self.conv.step and self.flow.has_step(self.conv.step):
+            self.conv.screen = "intake"
+            return self.question(self.flow.step(self.conv.step), edit=self.via_button)
+        if (
+            self.conv.answers
+            and self.flow.next_step(None, self.conv.answers, only_unanswered=True) is None
+        ):
+            return self.show_summary()
+        first = self.flow.next_step(None, self.conv.answers, only_unanswered=True)
+        if first is None:  # pragma: no cover - a flow has at least one step
+            return self.show_summary()
+        return self.ask(first)
+
+    async def _restore_profile(self) -> None:
+        profile = await self.repo.profiles.get(self.person.id)
+        if profile and not self.conv.answers:
+            self.conv.answers = dict(profile.answers)
+
+    def ask(self, step: Step, *, hint: str | None = None) -> Reply:
+        self.conv.screen = "intake"
+        if self.conv.step != step.id:
+            self.conv.pending = self._initial_pending(step)
+        self.conv.step = step.id
+        return self.question(step, hint=hint, edit=self.via_button)
+
+    def question(self, step: Step, *, hint: str | None = None, edit: bool = False) -> Reply:
+        applicable = self.flow.applicable(self.conv.answers)
+        ids = [s.id for s in applicable]
+        position = (ids.index(step.id) + 1 if step.id in ids else 1, len(ids))
+        return self.screens.question(
+            step, self.conv.answers, self.conv.pending, position=position, hint=hint, edit=edit
+        )
+
+    def _initial_pending(self, step: Step) -> dict[str, Any]:
+        if step.type != "multi":
+            return {}
+        selected = list(self.conv.answers.get(step.id) or [])
+        pending: dict[str, Any] = {"selected": selected, "awaiting_other": False}
+        if step.other_key in self.conv.answers:
+            pending["other_text"] = self.conv.answers[step.other_key]
+        return pending
+
+    def show_summary(self) -> Reply:
+        self.conv.screen = "summary"
+        self.conv.step = None
+        self.conv.editing = False
+        self.conv.pending = {}
+        return self.screens.summary(self.conv.answers, edit=self.via_button)
+
+    def store(self, step: Step, value: Any, other_text: str | None = None) -> Reply:
+        """Saves an answer and moves on: to the next question, or back to the summary."""
+        answers = dict(self.conv.answers)
+        answers[step.id] = value
+        answers.pop(step.other_key, None)
+        if other_text:
+            answers[step.other_key] = other_text
+        self.conv.answers = self.flow.prune(answers)
+        if not self.conv.editing:
+            self.conv.history = [*self.conv.history, step.id]
+            following = self.flow.next_step(step.id, self.conv.answers)
+        else:
+            following = self.flow.next_step(None, self.conv.answers, only_unanswered=True)
+        if following is None:
+            return self.show_summary()
+        return self.ask(following)
+
+    def skip(self, step: Step) -> Reply:
+        return self.store(step, None)
+
+    def back(self, step: Step) -> Reply:
+        pending = self.conv.pending
+        if step.type == "multi" and pending.get("awaiting_other"):
+            selected = [o for o in pending.get("selected", []) if o != step.other]
+            self.conv.pending = {**pending, "selected": selected, "awaiting_other": False}
+            return self.question(step, edit=self.via_button)
+        if self.conv.editing:
+            return self.show_summary()
+        history = list(self.conv.history)
+        while history:
+            previous = history.pop()
+            if self.flow.has_step(previous) and self.flow.applies(
+                self.flow.step(previous), self.conv.answers
+            ):
+                self.conv.history = history
+                return self.ask(self.flow.step(previous))
+        self.conv.history = []
+        return self.go_menu(prefix=self.t("intake.paused"))
+
+    def pressed_option(self, step: Step, value: str) -> Reply:
+        if step.type == "number":
+            parsed = TYPED_PARSERS["number"](step, value)
+            return self.stale() if isinstance(parsed, Invalid) else self.store(step, parsed)
+        if value not in step.options:
+            return self.stale()
+        if step.type == "choice":
+            return self.store(step, value)
+        if step.type == "multi":
+            return self.toggle(step, value)
+        return self.stale()
+
+    def toggle(self, step: Step, option: str) -> Reply:
+        pending = dict(self.conv.pending)
+        selected = list(pending.get("selected", []))
+        if option in selected:
+            selected.remove(option)
+            if option == step.other:
+                pending.pop("other_text", None)
+        else:
+            selected.append(option)
+            if option == step.other:
+                pending["awaiting_other"] = True
+        pending["selected"] = [o for o in step.options if o in selected]
+        self.conv.pending = pending
+        return self.question(step, edit=self.via_button)
+
+    def multi_done(self, step: Step) -> Reply:
+        selected = list(self.conv.pending.get("selected", []))
+        if not selected:
+            if step.optional:
+                return self.skip(step)
+            return self.question(step, hint=self.t("hint.choose_one"), edit=self.via_button)
+        return self.store(step, selected, self.conv.pending.get("other_text"))
+
+    async def typed_answer(self, step: Step, text: str) -> list[Reply]:
+        if step.type == "multi":
+            return [self.typed_multi(step, text)]
+        if step.type == "choice":
+            option = match_option(step, text, self.t)
+            if option is None:
+                return [self.question(step, hint=self.t("hint.use_buttons"))]
+            return [self.store(step, option)]
+        parsed = TYPED_PARSERS[step.type](step, text)
+        if isinstance(parsed, Invalid):
+            return [self.question(step, hint=self.t(parsed.hint, **parsed.params))]
+        return [self.store(step, parsed)]
+
+    def typed_multi(self, step: Step, text: str) -> Reply:
+        pending = self.conv.pending
+        if pending.get("awaiting_other"):
+            value = clean_text(text)
+            if not value:
+                return self.question(step, hint=self.t("hint.text_empty"))
+            if len(value) > 200:
+                return self.question(
+                    step, hint=self.t("hint.text_too_long", max=200, length=len(value))
+                )
+            self.conv.pending = {**pending, "other_text": value, "awaiting_other": False}
+            return self.question(step)
+        option = match_option(step, text, self.t)
+        if option is None:
+            return self.question(step, hint=self.t("hint.use_buttons"))
+        return self.toggle(step, option)
+
+    def edit_from_summary(self, step_id: str) -> Reply:
+        if self.conv.screen != "summary" or not self.flow.has_step(step_id):
+            return self.stale()
+        step = self.flow.step(step_id)
+        if not self.flow.applies(step, self.conv.answers):
+            return self.stale()
+        self.conv.editing = True
+        return self.ask(step)
+
+    async def confirm(self) -> Reply:
+        if self.conv.screen != "summary" or not self.consented:
+            return self.stale()
+        answers = dict(self.conv.answers)
+        lead = await create_lead(
+            self.repo,
+            self.s.cards,
+            person_id=self.person.id,
+            kind="intake",
+            language_code=self.lang,
+            answers=answers,
+            contact=contact_of(self.ref),
+        )
+        await self.repo.profiles.save(self.person.id, answers)
+        self.created_leads.append(lead.id)
+        self._reset_intake()
+        self.conv.screen = "done"
+        return self.screens.lead_sent(lead.id, answers.get("contact_method"), edit=self.via_button)
+
+    def cancel(self) -> Reply:
+        if self.conv.screen in _INTAKE_SCREENS:
+            started = bool(self.conv.answers) or self.conv.step is not None
+            return self.go_menu(prefix=self.t("intake.paused" if started else "cancel.done"))
+        return self.go_menu(prefix=self.t("cancel.nothing"))
+
+    def _reset_intake(self) -> None:
+        self.conv.answers = {}
+        self.conv.pending = {}
+        self.conv.history = []
+        self.conv.step = None
+        self.conv.editing = False

@@ -1,0 +1,1 @@
+"""Catalogues, locale choice and the list of languages the bot can speak."""

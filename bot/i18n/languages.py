@@ -1,0 +1,49 @@
+"""Every language the project knows, named in its own script, and how to pick one for a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    native_name: str
+    german_name: str
+    rtl: bool = False
+
+
+KNOWN_LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language("de", "Deutsch", "Deutsch"),
+        Language("de_simple", "Einfaches Deutsch", "Einfache Sprache"),
+        Language("en", "English", "Englisch"),
+        Language("ar", "العربية", "Arabisch", rtl=True),
+        Language("fa", "فارسی / دری", "Farsi/Dari", rtl=True),
+        Language("uk", "Українська", "Ukrainisch"),
+        Language("ru", "Русский", "Russisch"),
+        Language("tr", "Türkçe", "Türkisch"),
+        Language("fr", "Français", "Französisch"),
+        Language("es", "Español", "Spanisch"),
+        Language("ps", "پښتو", "Paschtu", rtl=True),
+        Language("ku", "Kurdî (Kurmancî)", "Kurdisch (Kurmandschi)"),
+        Language("ti", "ትግርኛ", "Tigrinya"),
+    )
+}
+
+
+def language(code: str) -> Language:
+    """The language for a code, or a plain stand-in so an unknown code never crashes a card."""
+    return KNOWN_LANGUAGES.get(code, Language(code, code, code))
+
+
+def pick_language(telegram_code: str | None, enabled: tuple[str, ...], fallback: str) -> str:
+    """Maps Telegram's IETF tag (``de-AT``, ``uk``) to an enabled language or the fallback."""
+    if telegram_code:
+        primary = telegram_code.replace("_", "-").split("-")[0].lower()
+        if primary == "prs":  # Dari has its own ISO code; it shares the Farsi catalogue
+            primary = "fa"
+        if primary in enabled:
+            return primary
+    return fallback

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, repositories and Alembic migrations: everything the bot keeps lives here."""

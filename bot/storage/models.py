@@ -1,0 +1,121 @@
+"""Tables of the bot. Personal data sits in few, named places, so erasure stays simple."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Person(TimestampMixin, Base):
+    """Someone talking to the bot on one channel. No names here: those live in the profile."""
+
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_person_channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    platform_language: Mapped[str | None] = mapped_column(String(16))
+    consent_version: Mapped[int | None] = mapped_column(Integer)
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Conversation(Base):
+    """Where a person is in the dialog, saved after every step: a restart resumes right there."""
+
+    __tablename__ = "conversations"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    screen: Mapped[str] = mapped_column(String(32), default="new")
+    step: Mapped[str | None] = mapped_column(String(64))
+    # Draft intake answers; only written once the person has consented.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Multi-select state of the current question (selected options, waiting for "other" text).
+    pending: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editing: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Profile(TimestampMixin, Base):
+    """The interest profile the person confirmed last (the basis for matching and later leads)."""
+
+    __tablename__ = "profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Lead(TimestampMixin, Base):
+    """A request that goes to the advisors. Its number is shown to both sides."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "intake" or "contact"
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    language: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # How advisors reach the person: channel, id and the handle shown on the card.
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OutboxItem(TimestampMixin, Base):
+    """A message that must reach somebody; it stays here until delivery succeeded."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # "lead_card"
+    destination: Mapped[str] = mapped_column(String(24))  # "advisors"
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    external_ref: Mapped[str | None] = mapped_column(String(64))
+    # Telegram message ids can exceed 32 bits in channels; keep a wide column for them.
+    external_chat: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""The Telegram adapter (aiogram 3): updates become core events, replies become messages."""

@@ -1,0 +1,1 @@
+"""One router per kind of update; the dispatcher includes them in the order of `ROUTERS`."""

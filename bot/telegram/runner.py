@@ -1,0 +1,106 @@
+"""Runs the bot: long polling, or an aiohttp webhook server that checks Telegram's secret header."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import Core
+from bot.core.outbox import Outbox
+from bot.telegram.advisors import TelegramAdvisorChannel
+from bot.telegram.setup import build_bot, build_dispatcher, register_commands
+
+log = logging.getLogger(__name__)
+
+
+def _wire_lifecycle(dispatcher: Dispatcher, core: Core, outbox: Outbox) -> None:
+    """Registers commands and runs the outbox while the dispatcher runs; flushes on shutdown."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_startup(bot: Bot) -> None:
+        settings = core.settings
+        await register_commands(bot, core.catalogs, settings.languages, settings.fallback_language)
+        if settings.telegram.advisor_chat_id is None:
+            log.warning("ADVISOR_CHAT_ID is not set: leads are stored and queued, not sent")
+        tasks.append(asyncio.create_task(outbox.run(stop, settings.outbox_poll_seconds)))
+
+    async def on_shutdown() -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # One last try; whatever still fails stays queued in the database for the next start.
+        with contextlib.suppress(Exception):
+            await outbox.flush()
+
+    dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
+
+
+async def run_polling(core: Core) -> None:
+    bot = build_bot(core.settings)
+    dispatcher = build_dispatcher(core)
+    outbox = core.outbox(TelegramAdvisorChannel(bot, core.settings.telegram.advisor_chat_id))
+    _wire_lifecycle(dispatcher, core, outbox)
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(bot, allowed_updates=dispatcher.resolve_used_update_types())
+    finally:
+        await bot.session.close()
+
+
+def build_webhook_app(
+    dispatcher: Dispatcher, bot: Bot, *, secret: str, path: str
+) -> web.Application:
+    """The aiohttp app: requests without the right X-Telegram-Bot-Api-Secret-Token get 401.
+    Updates are handled before the response, so Telegram retries one whose handling failed."""
+    app = web.Application()
+    SimpleRequestHandler(
+        dispatcher=dispatcher, bot=bot, secret_token=secret, handle_in_background=False
+    ).register(app, path=path)
+    setup_application(app, dispatcher, bot=bot)
+    return app
+
+
+async def run_webhook(core: Core) -> None:
+    settings = core.settings
+    assert settings.webhook.url and settings.webhook.secret, "checked by require_webhook()"
+    bot = build_bot(settings)
+    dispatcher = build_dispatcher(core)
+    outbox = core.outbox(TelegramAdvisorChannel(bot, settings.telegram.advisor_chat_id))
+    _wire_lifecycle(dispatcher, core, outbox)
+    app = build_webhook_app(
+        dispatcher, bot, secret=settings.webhook.secret, path=settings.webhook.path
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook.host, settings.webhook.port)
+    await site.start()
+    await bot.set_webhook(
+        url=settings.webhook.url,
+        secret_token=settings.webhook.secret,
+        allowed_updates=dispatcher.resolve_used_update_types(),
+        drop_pending_updates=False,
+    )
+    log.info(
+        "webhook server on %s:%s%s",
+        settings.webhook.host,
+        settings.webhook.port,
+        settings.webhook.path,
+    )
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        await runner.cleanup()  # runs the dispatcher's shutdown: outbox stops, last flush

@@ -6,6 +6,7 @@ so an operator never has to read a traceback to fix a typo.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -228,7 +229,7 @@ def _positive(name: str, value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name} must be a number, got {value!r}") from exc
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise ConfigError(f"{name} must be greater than 0, got {value!r}")
     return number
 

@@ -51,17 +51,15 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+async def _start_cli(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 async def _run_cli(args: list[str], lines: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    process = await _start_cli(args, env)
     out, err = await asyncio.wait_for(
         process.communicate("".join(f"{line}\n" for line in lines).encode()), timeout=120
     )
@@ -72,16 +70,7 @@ async def _run_until_killed(
     args: list[str], lines: list[str], env: dict[str, str], marker: str
 ) -> str:
     """Feeds the lines, waits until `marker` is printed, then kills the process (SIGKILL)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
+    process = await _start_cli(args, env)
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(f"{line}\n" for line in lines).encode())
     await process.stdin.drain()

@@ -59,6 +59,19 @@ class FakeBotApi:
         ]
 
 
+async def start_fake_api() -> tuple[FakeBotApi, web.AppRunner, int]:
+    """Serves a FakeBotApi on a free loopback port; the caller cleans the runner up."""
+    api = FakeBotApi()
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", api.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return api, runner, port
+
+
 def _start_update() -> dict[str, Any]:
     user = {"id": 555, "is_bot": False, "first_name": "Olena", "language_code": "uk"}
     return {
@@ -93,14 +106,7 @@ async def test_polling_process_answers_and_delivers_queued_leads(tmp_path: Path)
     await core.service.handle(ref, Press("advisor:yes"))
     await core.close()
 
-    api = FakeBotApi()
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", api.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    api, runner, port = await start_fake_api()
 
     env = {k: v for k, v in os.environ.items() if k != "WEBHOOK_URL"}
     env |= {
@@ -149,14 +155,7 @@ def _free_port() -> int:
 async def test_webhook_process_sets_the_webhook_and_checks_the_secret(tmp_path: Path) -> None:
     import aiohttp
 
-    api = FakeBotApi()
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", api.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    api_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    api, runner, api_port = await start_fake_api()
     hook_port = _free_port()
     secret = "hook-Secret_1"
     env = dict(os.environ) | {

@@ -10,6 +10,7 @@ from sqlalchemy import inspect, text
 
 from bot.app import open_core
 from bot.core.events import Command, PersonRef, Press
+from bot.core.leads import create_lead
 from bot.storage.database import Database
 from tests.conftest import make_settings
 
@@ -129,3 +130,48 @@ async def test_whole_conversation_runs_on_postgresql(tmp_path, postgres_database
         assert person.language == "de" and person.consent_version == 1
         assert conversation.step == "languages"
         assert conversation.answers == {"first_name": None, "age_group": "age_18_26"}
+
+
+async def _advisor_requests(service, ref: PersonRef) -> None:  # type: ignore[no-untyped-def]
+    await service.handle(ref, Command("start"))
+    await service.handle(ref, Press("lang:en"))
+    await service.handle(ref, Press("advisor"))
+
+
+async def test_a_double_tap_creates_one_lead(tmp_path, any_database: Database) -> None:
+    core = await open_core(make_settings(tmp_path), database=any_database)
+    ref = PersonRef("telegram", "31", "en")
+    await _advisor_requests(core.service, ref)
+    replies = await asyncio.gather(
+        *(core.service.handle(ref, Press("advisor:yes")) for _ in range(2))
+    )
+    texts = sorted(r[0].text for r in replies)
+    assert sum("#1" in text for text in texts) == 1
+    assert sum("older message" in text for text in texts) == 1
+    async with any_database.transaction() as repo:
+        assert len(await repo.outbox.all()) == 1
+
+
+@pytest.mark.postgres
+async def test_two_bot_processes_serialise_one_persons_updates(
+    tmp_path, postgres_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two services with separate in-process locks, like two webhook workers behind a load
+    balancer: the row lock on the person in PostgreSQL still lets only one tap create a lead."""
+    settings = make_settings(tmp_path)
+    first = await open_core(settings, database=postgres_database)
+    second = await open_core(settings, database=postgres_database)
+    ref = PersonRef("telegram", "32", "en")
+    await _advisor_requests(first.service, ref)
+
+    async def slow_create_lead(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.3)  # both workers are inside their transaction by now
+        return await create_lead(*args, **kwargs)
+
+    monkeypatch.setattr("bot.core.conversation.create_lead", slow_create_lead)
+    await asyncio.gather(
+        first.service.handle(ref, Press("advisor:yes")),
+        second.service.handle(ref, Press("advisor:yes")),
+    )
+    async with postgres_database.transaction() as repo:
+        assert len(await repo.outbox.all()) == 1

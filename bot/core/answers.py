@@ -12,7 +12,13 @@ import phonenumbers
 from bot.core.flows import Step
 
 _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]{2,}$")
-_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Removed from free text: control characters (but newlines), surrogates, private and unassigned
+# code points, and the invisible format characters that reorder or hide text. Kept: the
+# zero-width (non-)joiner, which Persian spelling and emoji sequences need.
+_DROPPED_CATEGORIES = {"Cc", "Cs", "Co", "Cn"}
+_DROPPED_FORMAT = frozenset(
+    "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,12 @@ class Invalid:
 def clean_text(text: str) -> str:
     """Trims and drops control and format characters (bidi overrides, zero-width) from free text."""
     kept = "".join(
-        ch if unicodedata.category(ch) not in _CONTROL or ch in "\n" else " " for ch in text
+        " "
+        if (unicodedata.category(ch) in _DROPPED_CATEGORIES and ch != "\n")
+        else ""
+        if ch in _DROPPED_FORMAT
+        else ch
+        for ch in text
     )
     return re.sub(r"[ \t]+", " ", kept).strip()
 
@@ -95,8 +106,9 @@ def match_option(step: Step, text: str, label: Callable[[str], str]) -> str | No
 
 
 def _normalise(text: str) -> str:
-    letters = [ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum() or ch.isspace()]
-    return " ".join("".join(letters).casefold().split())
+    # Compared without spaces and punctuation: "Alt West", "alt-west" and "altwest" all match.
+    letters = [ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()]
+    return "".join(letters).casefold()
 
 
 TYPED_PARSERS: dict[str, Callable[[Step, str], object]] = {

@@ -186,6 +186,9 @@ class _Turn:
         if self.conv.screen == "new":
             return [self.welcome()]
         if self.conv.screen == "intake" and self.conv.step:
+            if not self.flow.has_step(self.conv.step):  # the content changed under the person
+                self.conv.step = None
+                return [await self.start_intake()]
             return await self.typed_answer(self.flow.step(self.conv.step), text)
         if self.conv.screen == "summary":
             return [self.current(prefix=self.t("hint.use_buttons"), edit=False)]
@@ -318,6 +321,8 @@ class _Turn:
     async def forget(self) -> Reply:
         """Deletes the saved answers and withdraws consent. Leads already sent stay with the
         agency, which the confirmation text says, with how to ask for their deletion."""
+        if self.conv.screen != "forget":
+            return self.stale()
         self._reset_intake()
         self.person.consent_version = None
         self.person.consent_at = None
@@ -433,8 +438,8 @@ class _Turn:
         if other_text:
             answers[step.other_key] = other_text
         self.conv.answers = self.flow.prune(answers)
+        self.conv.history = [*self.conv.history, step.id]
         if not self.conv.editing:
-            self.conv.history = [*self.conv.history, step.id]
             following = self.flow.next_step(step.id, self.conv.answers)
         else:
             following = self.flow.next_step(None, self.conv.answers, only_unanswered=True)
@@ -451,8 +456,6 @@ class _Turn:
             selected = [o for o in pending.get("selected", []) if o != step.other]
             self.conv.pending = {**pending, "selected": selected, "awaiting_other": False}
             return self.question(step, edit=self.via_button)
-        if self.conv.editing:
-            return self.show_summary()
         history = list(self.conv.history)
         while history:
             previous = history.pop()
@@ -462,6 +465,8 @@ class _Turn:
                 self.conv.history = history
                 return self.ask(self.flow.step(previous))
         self.conv.history = []
+        if self.conv.editing:
+            return self.show_summary()
         return self.go_menu(prefix=self.t("intake.paused"))
 
     def pressed_option(self, step: Step, value: str) -> Reply:
@@ -483,6 +488,7 @@ class _Turn:
             selected.remove(option)
             if option == step.other:
                 pending.pop("other_text", None)
+                pending["awaiting_other"] = False
         else:
             selected.append(option)
             if option == step.other:
@@ -536,11 +542,17 @@ class _Turn:
         if not self.flow.applies(step, self.conv.answers):
             return self.stale()
         self.conv.editing = True
+        self.conv.history = []  # "Back" while editing leads back to the summary
         return self.ask(step)
 
     async def confirm(self) -> Reply:
         if self.conv.screen != "summary" or not self.consented:
             return self.stale()
+        missing = self.flow.next_step(None, self.conv.answers, only_unanswered=True)
+        if missing is not None:  # e.g. "E-mail" chosen, then "Back" before the address
+            self.conv.editing = True
+            self.conv.history = []
+            return self.ask(missing, hint=self.t("hint.missing_answer"))
         answers = dict(self.conv.answers)
         lead = await create_lead(
             self.repo,
@@ -558,7 +570,7 @@ class _Turn:
         return self.screens.lead_sent(lead.id, answers.get("contact_method"), edit=self.via_button)
 
     def cancel(self) -> Reply:
-        if self.conv.screen in _INTAKE_SCREENS:
+        if self.conv.screen in _INTAKE_SCREENS or self.conv.step is not None:
             started = bool(self.conv.answers) or self.conv.step is not None
             return self.go_menu(prefix=self.t("intake.paused" if started else "cancel.done"))
         return self.go_menu(prefix=self.t("cancel.nothing"))

@@ -9,6 +9,9 @@ from typing import Any
 
 import yaml
 
+from bot.core.actions import MAX_BYTES as MAX_ACTION_BYTES
+from bot.core.actions import answer as answer_action
+
 STEP_TYPES = frozenset({"text", "choice", "multi", "number", "phone", "email"})
 _OPTION_TYPES = frozenset({"choice", "multi"})
 
@@ -204,6 +207,12 @@ def _parse_step(path: Path, raw: Any, earlier: list[Step]) -> Step:
         raise ContentError(f"{where}: step '{step_id}' of type {kind} needs 'options'")
     if kind not in _OPTION_TYPES and options:
         raise ContentError(f"{where}: step '{step_id}' of type {kind} cannot have 'options'")
+    too_long = [o for o in options if len(answer_action(step_id, o).encode()) > MAX_ACTION_BYTES]
+    if too_long:
+        raise ContentError(
+            f"{where}: step '{step_id}': option id(s) {too_long} too long for a Telegram button "
+            f"(step id and option id together at most {MAX_ACTION_BYTES - 4} bytes)"
+        )
     if len(set(options)) != len(options):
         raise ContentError(f"{where}: step '{step_id}' lists an option twice")
     other = raw.get("other")
@@ -219,20 +228,37 @@ def _parse_step(path: Path, raw: Any, earlier: list[Step]) -> Step:
         if not isinstance(values, list) or not values:
             raise ContentError(f"{where}: step '{step_id}': 'when.is' must list option ids")
         target_step = next(step for step in earlier if step.id == target)
+        if target_step.type != "choice":
+            raise ContentError(
+                f"{where}: step '{step_id}': 'when.step' must name a choice step, "
+                f"'{target}' is {target_step.type}"
+            )
         bad = sorted(set(map(str, values)) - set(target_step.options))
         if bad:
             raise ContentError(f"{where}: step '{step_id}': 'when.is' names unknown options {bad}")
         condition = Condition(str(target), tuple(str(v) for v in values))
-    minimum, maximum = int(raw.get("min", 0)), int(raw.get("max", 0))
+
+    def number(key: str, default: int) -> int:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ContentError(f"{where}: step '{step_id}': '{key}' must be a whole number")
+        return value
+
+    minimum, maximum = number("min", 0), number("max", 0)
     if kind == "number" and not 0 <= minimum <= maximum:
         raise ContentError(f"{where}: step '{step_id}' needs 0 <= min <= max")
-    suggestions = tuple(int(s) for s in raw.get("suggestions") or ())
+    raw_suggestions = raw.get("suggestions") or []
+    if not isinstance(raw_suggestions, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) for x in raw_suggestions
+    ):
+        raise ContentError(f"{where}: step '{step_id}': 'suggestions' must list whole numbers")
+    suggestions = tuple(raw_suggestions)
     if any(not minimum <= s <= maximum for s in suggestions):
         raise ContentError(f"{where}: step '{step_id}': suggestions must lie between min and max")
-    columns = int(raw.get("columns", 2 if kind in _OPTION_TYPES else 1))
+    columns = number("columns", 2 if kind in _OPTION_TYPES else 1)
     if not 1 <= columns <= 4:
         raise ContentError(f"{where}: step '{step_id}': columns must be 1 to 4")
-    max_length = int(raw.get("max_length", 300))
+    max_length = number("max_length", 300)
     if not 1 <= max_length <= 3000:
         raise ContentError(f"{where}: step '{step_id}': max_length must be 1 to 3000")
     return Step(

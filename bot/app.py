@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from bot.core.conversation import ConversationService, LanguageSettings
 from bot.core.leads import LeadCards
 from bot.core.outbox import AdvisorChannel, Outbox
 from bot.i18n.catalogs import Catalogs, catalog_path
+from bot.nlu.langid import LanguageIdentifier
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,10 @@ class Core:
         await self.database.dispose()
 
 
-def load_catalogs(settings: Settings, content: Content) -> Catalogs:
+def placeholder_values(settings: Settings, content: Content) -> dict[str, str]:
+    """Every {name} a catalogue text may use besides a message's own parameters."""
     agency = settings.agency
-    placeholders = {
+    return {
         **content.placeholders(),
         "agency_name": agency.name,
         "agency_email": agency.email,
@@ -48,6 +51,10 @@ def load_catalogs(settings: Settings, content: Content) -> Catalogs:
         "agency_address": agency.address,
         "agency_checked": _german_date(agency.checked),
     }
+
+
+def load_catalogs(settings: Settings, content: Content) -> Catalogs:
+    placeholders = placeholder_values(settings, content)
     catalogs = Catalogs(settings.translations_dir, settings.languages, placeholders)
     check_messages(content, catalogs.source_keys, catalog_path(settings.translations_dir, "en"))
     return catalogs
@@ -61,12 +68,15 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
     if settings.migrate_on_start:
         await database.upgrade()
     cards = LeadCards(content, catalogs.get("de"), settings.tz)
+    identifier = LanguageIdentifier(settings.languages)
+    await asyncio.to_thread(identifier.warm_up)  # loads its model now, not on a first message
     service = ConversationService(
         database,
         content,
         catalogs,
         LanguageSettings(settings.languages, settings.fallback_language),
         cards,
+        language_identifier=identifier,
     )
     log.info(
         "core ready: languages %s, database %s", ",".join(settings.languages), database.safe_url

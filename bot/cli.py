@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    i18n = sub.add_parser("i18n", help="translators' workflow: check, extract, update, compile")
+    i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
+    i18n_sub.add_parser("check", help="fail on anything that would break a catalogue in use")
+    i18n_sub.add_parser("extract", help="write translations/*.pot from the English catalogues")
+    i18n_sub.add_parser("update", help="merge the templates into every catalogue")
+    i18n_sub.add_parser("compile", help="write .mo files next to the .po files")
     return parser
 
 
@@ -72,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run(settings, webhook=args.webhook))
         if command == "db":
             return asyncio.run(_db_upgrade(settings))
+        if command == "i18n":
+            return _i18n(settings, args.i18n_command)
     except (ConfigError, ContentError, CatalogError, DatabaseUnavailable) as exc:
         sys.stderr.write(f"engagiert: error: {exc}\n")
         return 2
@@ -123,3 +131,45 @@ async def _db_upgrade(settings: Settings) -> int:
         await database.dispose()
     print(f"database at {database.safe_url} is up to date")
     return 0
+
+
+def _i18n(settings: Settings, action: str) -> int:
+    from bot.i18n import workflow
+    from bot.i18n.catalogs import ADVISORS_DOMAIN, DOMAIN
+    from bot.i18n.check import check_catalogues
+
+    directory = settings.translations_dir
+    if action == "extract":
+        for domain in (DOMAIN, ADVISORS_DOMAIN):
+            print(f"wrote {workflow.extract(directory, domain)}")
+        return 0
+    if action == "update":
+        for domain in (DOMAIN, ADVISORS_DOMAIN):
+            for result in workflow.update(directory, domain):
+                print(
+                    f"{result.language}/{result.domain}: {result.added} new, "
+                    f"{result.fuzzy} to revisit (fuzzy), {result.obsolete} obsolete"
+                )
+        return 0
+    if action == "compile":
+        for path in workflow.compile_all(directory):
+            print(f"wrote {path}")
+        return 0
+    from bot.app import placeholder_values
+    from bot.core.content import load_content
+
+    report = check_catalogues(
+        directory,
+        settings.languages,
+        placeholder_values(settings, load_content(settings.dialogs_dir)),
+    )
+    for line in report.warnings:
+        print(f"warning: {line}")
+    for line in report.errors:
+        print(f"error: {line}")
+    for lang, reviewed in sorted(report.reviewed.items()):
+        count = report.counts.get(f"{lang}/messages.po", 0)
+        status = "source language" if lang == "en" else "yes" if reviewed else "no"
+        print(f"{lang:10} {count:4} messages   reviewed by a native speaker: {status}")
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    return 0 if report.ok else 1

@@ -100,16 +100,16 @@ class ConsoleChat:
         await self._outbox.flush()
 
     def _print(self, replies: Sequence[Reply]) -> None:
+        """Numbers buttons across all replies of one turn, as Telegram shows them all at once."""
+        numbered: list[Button] = []
         for reply in replies:
             self._out.write("\n" + html_to_plain(reply.text) + "\n")
-            buttons = [button for row in reply.buttons for button in row]
-            if buttons:
-                self._buttons = buttons
-                number = 0
-                for row in reply.buttons:
-                    cells = []
-                    for button in row:
-                        number += 1
-                        cells.append(f"[{number}] {button.label}")
-                    self._out.write("  " + "   ".join(cells) + "\n")
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    numbered.append(button)
+                    cells.append(f"[{len(numbered)}] {button.label}")
+                self._out.write("  " + "   ".join(cells) + "\n")
+        if numbered:
+            self._buttons = numbered
         self._out.flush()

@@ -54,7 +54,21 @@ def test_defaults(tmp_path: Path):
 
 def test_the_shipped_config_file_loads():
     settings = load_settings(DEFAULT_CONFIG_FILE, {})
-    assert settings.languages == ("de", "en")
+    assert settings.languages == (
+        "de",
+        "de_simple",
+        "en",
+        "ar",
+        "fa",
+        "uk",
+        "ru",
+        "tr",
+        "fr",
+        "es",
+        "ps",
+        "ku",
+        "ti",
+    )
     assert settings.fallback_language == "en"
     assert settings.agency.name == "Freiwilligen-Agentur Leipzig e.V."
     assert settings.database_url == (

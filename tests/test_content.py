@@ -47,13 +47,22 @@ def test_real_dialogs_load():
     assert intake.step("hours_per_week").suggestions == (1, 2, 4, 6, 10)
     assert intake.step("phone").when is not None
     assert intake.step("phone").when.values == ("phone",)
+    # The twelve questions migrants ask most; issue 4's faq_* intents map onto these ids.
     assert content.faq_topics == (
         "what_is_volunteering",
         "residence_status",
+        "german_level",
         "money_benefits",
-        "insurance_costs",
-        "how_we_help",
+        "insurance",
+        "time_commitment",
+        "fields_of_engagement",
+        "certificate",
+        "costs_requirements",
+        "contact_office",
+        "training",
+        "accompaniment",
     )
+    assert content.faq_next["contact_office"] == ("advisor",)
     assert content.privacy_version >= 1
     assert content.placeholders()["ehrenamtspauschale"] == "960 €"
     assert content.placeholders()["facts_checked"] == "26.11.2026"

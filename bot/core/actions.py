@@ -45,6 +45,15 @@ def choose_language(code: str) -> str:
     return f"lang:{code}"
 
 
+def switch_language(code: str) -> str:
+    return f"sw:{code}"
+
+
+def keep_language(code: str) -> str:
+    """Declines the offer to switch to `code`."""
+    return f"keep:{code}"
+
+
 def faq_topic(topic: str) -> str:
     return f"q:{topic}"
 
@@ -85,7 +94,7 @@ def parse(action: str) -> Parsed | None:
     head, _, rest = action.partition(":")
     if not rest:
         return None
-    if head in {"lang", "q"}:
+    if head in {"lang", "q", "sw", "keep"}:
         return Parsed(head, value=rest)
     if head == "a":
         step, _, value = rest.partition(":")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from bot.core.flows import ContentError, Flow, load_flow, load_yaml
 
+FAQ_NEXT_ACTIONS = frozenset({"intake", "advisor", "faq"})
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -20,6 +22,8 @@ class Fact:
 class Content:
     intake: Flow
     faq_topics: tuple[str, ...]
+    # What each answer offers next, as action names (intake, advisor, faq).
+    faq_next: dict[str, tuple[str, ...]]
     facts: dict[str, Fact]
     facts_checked: date
     privacy_version: int
@@ -60,12 +64,21 @@ def load_content(dialogs_dir: Path) -> Content:
     if not isinstance(topics, list) or not topics:
         raise ContentError(f"{faq_path}: 'topics' must be a non-empty list")
     topic_ids: list[str] = []
+    faq_next: dict[str, tuple[str, ...]] = {}
     for topic in topics:
         if not isinstance(topic, dict) or not isinstance(topic.get("id"), str):
             raise ContentError(f"{faq_path}: every topic needs an 'id'")
+        where = f"{faq_path}:{topic['__line__']}"
         if topic["id"] in topic_ids:
-            raise ContentError(f"{faq_path}:{topic['__line__']}: topic '{topic['id']}' twice")
+            raise ContentError(f"{where}: topic '{topic['id']}' twice")
+        following = topic.get("next", ["intake", "advisor"])
+        if not isinstance(following, list) or not set(following) <= FAQ_NEXT_ACTIONS:
+            raise ContentError(
+                f"{where}: topic '{topic['id']}': 'next' must list some of "
+                f"{sorted(FAQ_NEXT_ACTIONS)}"
+            )
         topic_ids.append(topic["id"])
+        faq_next[topic["id"]] = tuple(following)
 
     facts_path = dialogs_dir / "facts.yml"
     facts_raw = load_yaml(facts_path)
@@ -88,7 +101,7 @@ def load_content(dialogs_dir: Path) -> Content:
         raise ContentError(f"{privacy_path}: 'version' must be a whole number from 1")
     privacy_date = _date(privacy_path, "?", "date", privacy.get("date"))
 
-    return Content(intake, tuple(topic_ids), facts, facts_checked, version, privacy_date)
+    return Content(intake, tuple(topic_ids), faq_next, facts, facts_checked, version, privacy_date)
 
 
 def check_messages(content: Content, known_message_ids: frozenset[str], where: Path) -> None:

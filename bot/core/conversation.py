@@ -19,6 +19,7 @@ from bot.core import actions
 from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, match_option
 from bot.core.content import Content
 from bot.core.events import (
+    Button,
     Command,
     Event,
     PersonRef,
@@ -33,6 +34,8 @@ from bot.core.leads import LeadCards, contact_of, create_lead
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import pick_language
+from bot.i18n.presentation import present
+from bot.nlu.langid import LanguageIdentifier
 from bot.storage.database import Database
 from bot.storage.models import Conversation, Person
 from bot.storage.repositories import Repositories
@@ -40,6 +43,10 @@ from bot.storage.repositories import Repositories
 log = logging.getLogger(__name__)
 
 COMMANDS = ("start", "menu", "language", "help", "privacy", "cancel")
+# The offer to switch language needs a sentence, not a name or a number, and a sure detection.
+OFFER_MIN_WORDS = 2
+OFFER_MIN_CONFIDENCE = 0.9
+OFFER_SKIP_STEPS = frozenset({"first_name", "phone", "email", "hours_per_week"})
 # Screens on which a press of "cancel" or /cancel stops something.
 _INTAKE_SCREENS = frozenset({"intake", "summary", "consent"})
 
@@ -61,6 +68,7 @@ class ConversationService:
         languages: LanguageSettings,
         cards: LeadCards,
         *,
+        language_identifier: LanguageIdentifier | None = None,
         on_lead_created: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -69,6 +77,8 @@ class ConversationService:
         self.catalogs = catalogs
         self.languages = languages
         self.cards = cards
+        self.language_identifier = language_identifier
+        self.language_names = catalogs.native_names(languages.enabled)
         # Public so the composition root can wire the outbox in after the channel exists.
         self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
         self.clock = clock
@@ -91,7 +101,7 @@ class ConversationService:
                 person.last_seen_at = self.clock()
                 conversation = await repo.conversations.get_or_create(person.id)
                 turn = _Turn(self, repo, person, conversation, ref, event)
-                replies = await turn.run()
+                replies = [present(reply, turn.lang) for reply in await turn.run()]
                 person_id = person.id
             for lead_id in turn.created_leads:
                 log.info("lead %s created for person %s", lead_id, person_id)
@@ -137,7 +147,7 @@ class _Turn:
 
     @property
     def screens(self) -> Screens:
-        return Screens(self.t, self.s.content, self.s.languages.enabled)
+        return Screens(self.t, self.s.content, self.s.language_names)
 
     @property
     def consented(self) -> bool:
@@ -184,7 +194,14 @@ class _Turn:
 
     async def on_text(self, text: str) -> list[Reply]:
         if self.conv.screen == "new":
-            return [self.welcome()]
+            detected = self.detect_language(text)
+            return [self.welcome(language=detected)]
+        answering = self.conv.step if self.conv.screen == "intake" else None
+        replies = await self.answer_text(text)
+        offer = None if answering in OFFER_SKIP_STEPS else self.language_offer(text)
+        return [*replies, offer] if offer else replies
+
+    async def answer_text(self, text: str) -> list[Reply]:
         if self.conv.screen == "intake" and self.conv.step:
             if not self.flow.has_step(self.conv.step):  # the content changed under the person
                 self.conv.step = None
@@ -222,6 +239,10 @@ class _Turn:
             return [result]
         if verb == "lang":
             return [self.choose_language(parsed.value or "")]
+        if verb == "sw":
+            return [self.switch_language(parsed.value or "")]
+        if verb == "keep":
+            return [Reply(self.t("language.changed"), edit=True)]
         if verb == "q":
             if parsed.value not in self.s.content.faq_topics:
                 return [self.stale()]
@@ -244,14 +265,18 @@ class _Turn:
         return [self.stale()]
 
     # -- screens ----------------------------------------------------------------------------
-    def welcome(self, *, force_picker: bool = False) -> Reply:
-        """First contact: who we are, then the language picker (or the menu if already chosen)."""
+    def welcome(self, *, force_picker: bool = False, language: str | None = None) -> Reply:
+        """First contact: who we are, then the language picker (or the menu if already chosen).
+        `language` is the language of a first typed message; it beats Telegram's setting."""
         chosen = self.person.language in self.s.languages.enabled
         if chosen and not force_picker:
             self.conv.screen = "menu"
             return self.screens.welcome(self.lang, with_menu=True)
         self.conv.screen = "language"
-        return self.screens.welcome(self.lang)
+        if language is None:
+            return self.screens.welcome(self.lang)
+        screens = Screens(self.s.catalogs.get(language), self.s.content, self.s.language_names)
+        return replace(screens.welcome(language), language=language)
 
     def current(self, *, prefix: str | None = None, edit: bool | None = None) -> Reply:
         """Re-renders whatever the person is looking at (after a restart or an odd input)."""
@@ -303,6 +328,48 @@ class _Turn:
             return self.stale()
         self.person.language = code
         return self.go_menu(prefix=self.t("language.changed"))
+
+    def switch_language(self, code: str) -> Reply:
+        """Accepted offer: same place in the conversation, now in the new language."""
+        if code not in self.s.languages.enabled:
+            return self.stale()
+        self.person.language = code
+        return self.current(prefix=self.t("language.changed"), edit=True)
+
+    def detect_language(self, text: str) -> str | None:
+        """An offered language the text is confidently written in, else None."""
+        identifier = self.s.language_identifier
+        if identifier is None or len(text.split()) < OFFER_MIN_WORDS:
+            return None
+        detection = identifier.detect(text)
+        if detection is None or detection.confidence < OFFER_MIN_CONFIDENCE:
+            return None
+        if detection.language not in self.s.languages.enabled:
+            return None
+        return detection.language
+
+    def language_offer(self, text: str) -> Reply | None:
+        """Offers (once per language, never forcing it) to continue in the language the person
+        writes in. The caller skips names, numbers and addresses: they tell no language."""
+        code = self.detect_language(text)
+        if code is None or code == self.lang or {code, self.lang} == {"de", "de_simple"}:
+            return None
+        offered = list(self.person.language_offers or [])
+        if code in offered:
+            return None
+        self.person.language_offers = [*offered, code]
+        theirs = self.s.catalogs.get(code)
+        names = self.s.language_names
+        buttons = (
+            (Button(theirs("language.offer_yes"), actions.switch_language(code)),),
+            (
+                Button(
+                    self.t("language.offer_no", language=names[self.lang]),
+                    actions.keep_language(code),
+                ),
+            ),
+        )
+        return Reply(theirs("language.offer", language=names[code]), buttons, language=code)
 
     def _privacy_screen(self) -> Reply:
         has_data = bool(self.conv.answers) or self.person.consent_version is not None

@@ -64,3 +64,5 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     edit: bool = False
+    # The language the text is in, when it is not the person's (an offer to switch language).
+    language: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -11,7 +11,6 @@ from bot.core.content import Content
 from bot.core.events import Button, Reply
 from bot.core.flows import Step
 from bot.i18n.catalogs import Translator
-from bot.i18n.languages import language
 
 MENU_ITEMS = (
     ("menu.faq", actions.FAQ),
@@ -47,10 +46,10 @@ def format_answer(step: Step, answers: Mapping[str, Any], t: Translator) -> str:
 class Screens:
     """All screens in one language."""
 
-    def __init__(self, t: Translator, content: Content, languages: Iterable[str]) -> None:
+    def __init__(self, t: Translator, content: Content, language_names: Mapping[str, str]) -> None:
         self.t = t
         self.content = content
-        self.languages = tuple(languages)
+        self.language_names = language_names
 
     def _menu_button(self) -> Button:
         return Button(self.t("button.menu"), actions.MENU)
@@ -64,11 +63,8 @@ class Screens:
 
     def language_picker(self, preselected: str | None, *, edit: bool = False) -> Reply:
         buttons = [
-            Button(
-                ("✓ " if code == preselected else "") + language(code).native_name,
-                actions.choose_language(code),
-            )
-            for code in self.languages
+            Button(("✓ " if code == preselected else "") + name, actions.choose_language(code))
+            for code, name in self.language_names.items()
         ]
         return Reply(self.t("language.choose"), rows(buttons, 2), edit=edit)
 
@@ -90,12 +86,18 @@ class Screens:
         return Reply(self.t("faq.intro"), (*buttons, (self._menu_button(),)), edit=edit)
 
     def faq_answer(self, topic: str, *, edit: bool = False) -> Reply:
-        buttons = (
-            (Button(self.t("button.find"), actions.INTAKE),),
-            (Button(self.t("button.advisor"), actions.ADVISOR),),
-            (Button(self.t("button.more_questions"), actions.FAQ), self._menu_button()),
-        )
-        return Reply(self.t(f"faq.{topic}.answer"), buttons, edit=edit)
+        """The answer, then what the person can do next, as the content file says."""
+        labels = {
+            "intake": ("button.find", actions.INTAKE),
+            "advisor": ("button.advisor", actions.ADVISOR),
+        }
+        buttons: list[tuple[Button, ...]] = [
+            (Button(self.t(labels[name][0]), labels[name][1]),)
+            for name in self.content.faq_next.get(topic, ())
+            if name in labels
+        ]
+        buttons.append((Button(self.t("button.more_questions"), actions.FAQ), self._menu_button()))
+        return Reply(self.t(f"faq.{topic}.answer"), tuple(buttons), edit=edit)
 
     def consent(self, *, full: bool = False, edit: bool = False) -> Reply:
         text = self.t("privacy.full" if full else "privacy.short")

@@ -17,6 +17,9 @@ from babel.messages.pofile import read_po
 log = logging.getLogger(__name__)
 
 DOMAIN = "messages"
+# Texts only advisors read (lead cards): German, with English as the source. Kept apart so that
+# person-facing catalogues are not asked to translate them.
+ADVISORS_DOMAIN = "advisors"
 SOURCE_LANGUAGE = "en"
 
 
@@ -24,8 +27,17 @@ class CatalogError(ValueError):
     """A catalogue is missing or unreadable; the message names the file."""
 
 
-def catalog_path(translations_dir: Path, lang: str) -> Path:
-    return translations_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_path(translations_dir: Path, lang: str, domain: str = DOMAIN) -> Path:
+    return translations_dir / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+def read_language(translations_dir: Path, lang: str) -> dict[str, str]:
+    """A language's person-facing texts plus, where it has them, its advisors' texts."""
+    messages = read_catalog(catalog_path(translations_dir, lang))
+    advisors = catalog_path(translations_dir, lang, ADVISORS_DOMAIN)
+    if advisors.exists():
+        messages.update(read_catalog(advisors))
+    return messages
 
 
 def read_catalog(path: Path) -> dict[str, str]:
@@ -90,15 +102,11 @@ class Catalogs:
         placeholders: Mapping[str, str] | None = None,
     ) -> None:
         self._placeholders = dict(placeholders or {})
-        source = read_catalog(catalog_path(translations_dir, SOURCE_LANGUAGE))
+        source = read_language(translations_dir, SOURCE_LANGUAGE)
         self._source = source
         self._translators: dict[str, Translator] = {}
         for lang in dict.fromkeys((*languages, "de", SOURCE_LANGUAGE)):
-            messages = (
-                source
-                if lang == SOURCE_LANGUAGE
-                else read_catalog(catalog_path(translations_dir, lang))
-            )
+            messages = source if lang == SOURCE_LANGUAGE else read_language(translations_dir, lang)
             self._translators[lang] = Translator(lang, messages, source, self._placeholders)
 
     @property
@@ -111,3 +119,7 @@ class Catalogs:
 
     def get(self, lang: str) -> Translator:
         return self._translators.get(lang) or self._translators[SOURCE_LANGUAGE]
+
+    def native_names(self, languages: tuple[str, ...]) -> dict[str, str]:
+        """Each language named in itself, from its own catalogue ("language.name")."""
+        return {code: self.get(code)("language.name") for code in languages}

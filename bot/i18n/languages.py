@@ -42,8 +42,19 @@ def pick_language(telegram_code: str | None, enabled: tuple[str, ...], fallback:
     """Maps Telegram's IETF tag (``de-AT``, ``uk``) to an enabled language or the fallback."""
     if telegram_code:
         primary = telegram_code.replace("_", "-").split("-")[0].lower()
-        if primary == "prs":  # Dari has its own ISO code; it shares the Farsi catalogue
+        if primary in {"prs", "fa-af"}:  # Dari has its own code; it shares the Farsi catalogue
             primary = "fa"
+        if primary == "kmr":  # Kurmanji's own ISO 639-3 code
+            primary = "ku"
         if primary in enabled:
             return primary
     return fallback
+
+
+def is_rtl(code: str) -> bool:
+    return language(code).rtl
+
+
+def telegram_code(code: str) -> str | None:
+    """The ISO 639-1 code Telegram accepts for a catalogue, or None (Easy German has none)."""
+    return code if len(code) == 2 and code.isalpha() else None

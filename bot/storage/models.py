@@ -47,6 +47,8 @@ class Person(TimestampMixin, Base):
     platform_language: Mapped[str | None] = mapped_column(String(16))
     consent_version: Mapped[int | None] = mapped_column(Integer)
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Languages the bot has offered to switch to; each is offered once, never forced.
+    language_offers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -16,6 +16,7 @@ from bot.app import Core
 from bot.config import Settings
 from bot.core.conversation import COMMANDS
 from bot.i18n.catalogs import Catalogs
+from bot.i18n.languages import telegram_code
 from bot.telegram.routers import buttons, commands, errors, other_content, text
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ async def register_commands(
 ) -> int:
     """Sets the command menu per language; a failure is logged, never fatal. Returns successes."""
     done = 0
-    for code in (None, *languages):
+    # Telegram takes ISO 639-1 codes only: Easy German shares German's menu.
+    codes = [code for code in languages if telegram_code(code)]
+    for code in (None, *codes):
         t = catalogs.get(code or fallback)
         bot_commands = [
             BotCommand(command=name, description=t(f"command.{name}")) for name in COMMANDS

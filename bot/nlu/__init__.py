@@ -1,0 +1,1 @@
+"""Understanding free text: which language a message is in (and, later, what it asks)."""

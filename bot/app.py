@@ -13,6 +13,8 @@ from bot.core.leads import LeadCards
 from bot.core.outbox import AdvisorChannel, Outbox
 from bot.i18n.catalogs import Catalogs, catalog_path
 from bot.nlu.langid import LanguageIdentifier
+from bot.nlu.model_store import load_or_train
+from bot.nlu.understanding import Understanding
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,16 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
     cards = LeadCards(content, catalogs.get("de"), settings.tz)
     identifier = LanguageIdentifier(settings.languages)
     await asyncio.to_thread(identifier.warm_up)  # loads its model now, not on a first message
+    understanding = None
+    if settings.nlu_data_dir.exists():
+        model = await asyncio.to_thread(
+            load_or_train, settings.nlu_data_dir, settings.nlu_cache_dir
+        )
+        understanding = Understanding(
+            model.classifier, identifier, threshold=settings.nlu_threshold
+        )
+    else:
+        log.warning("no NLU data at %s: free text is answered with the menu", settings.nlu_data_dir)
     service = ConversationService(
         database,
         content,
@@ -77,6 +89,7 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         LanguageSettings(settings.languages, settings.fallback_language),
         cards,
         language_identifier=identifier,
+        understanding=understanding,
     )
     log.info(
         "core ready: languages %s, database %s", ",".join(settings.languages), database.safe_url

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.flows import ContentError
 from bot.i18n.catalogs import CatalogError
+from bot.nlu.training_data import TrainingDataError
 from bot.storage.database import Database, DatabaseUnavailable
 
 log = logging.getLogger("bot")
@@ -42,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the Alembic migrations")
+    nlu = sub.add_parser("nlu", help="train, evaluate and try the free-text understanding")
+    nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True)
+    nlu_sub.add_parser("train", help="train the intent classifier now (it also trains on start)")
+    evaluate = nlu_sub.add_parser("evaluate", help="held-out set and k-fold per language")
+    evaluate.add_argument("--folds", type=int, default=5, help="k of k-fold (1 = skip)")
+    nlu_sub.add_parser("predict", help="one message per stdin line -> one JSON object per line")
+    review = nlu_sub.add_parser("review", help="messages the bot did not understand")
+    review.add_argument("--delete", action="store_true", help="delete them after listing")
     i18n = sub.add_parser("i18n", help="translators' workflow: check, extract, update, compile")
     i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_sub.add_parser("check", help="fail on anything that would break a catalogue in use")
@@ -66,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 command = "chat"
                 args.lang, args.user, args.verbose = None, "local", False
                 sys.stderr.write(NO_TOKEN_NOTE)
-        quiet = command == "chat" and not getattr(args, "verbose", False)
+        quiet = command in {"chat", "nlu"} and not getattr(args, "verbose", False)
         logging.basicConfig(
             level=logging.WARNING if quiet else settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -80,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(settings))
         if command == "i18n":
             return _i18n(settings, args.i18n_command)
-    except (ConfigError, ContentError, CatalogError, DatabaseUnavailable) as exc:
+        if command == "nlu":
+            return _nlu(settings, args)
+    except (ConfigError, ContentError, CatalogError, DatabaseUnavailable, TrainingDataError) as exc:
         sys.stderr.write(f"engagiert: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
@@ -173,3 +184,15 @@ def _i18n(settings: Settings, action: str) -> int:
         print(f"{lang:10} {count:4} messages   reviewed by a native speaker: {status}")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return 0 if report.ok else 1
+
+
+def _nlu(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.nlu import commands
+
+    if args.nlu_command == "train":
+        return commands.train(settings)
+    if args.nlu_command == "evaluate":
+        return commands.evaluate_command(settings, args.folds)
+    if args.nlu_command == "predict":
+        return commands.predict(settings)
+    return asyncio.run(commands.review(settings, args.delete))

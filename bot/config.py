@@ -67,6 +67,9 @@ class Settings:
     outbox_max_backoff_seconds: float
     timezone: str
     log_level: str
+    nlu_threshold: float = 0.35
+    nlu_data_dir: Path = field(default=PROJECT_ROOT / "nlu_data")
+    nlu_cache_dir: Path = field(default=PROJECT_ROOT / "data" / "nlu")
     dialogs_dir: Path = field(default=PROJECT_ROOT / "dialogs")
     translations_dir: Path = field(default=PROJECT_ROOT / "translations")
 
@@ -108,6 +111,16 @@ def load_settings(
         section("languages"),
     )
     agency, outbox, log = section("agency"), section("outbox"), section("logging")
+    nlu = section("nlu")
+    threshold = nlu.get("confidence_threshold", 0.35)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not (0 < threshold < 1)
+    ):
+        raise ConfigError(
+            f"nlu.confidence_threshold must be a number between 0 and 1, got {threshold!r}"
+        )
 
     token = _env(env, "BOT_TOKEN")
     if token is not None and not _TOKEN_RE.match(token):
@@ -189,6 +202,9 @@ def load_settings(
         ),
         timezone=timezone,
         log_level=level,
+        nlu_threshold=float(threshold),
+        nlu_data_dir=_path(base, nlu.get("data_dir"), PROJECT_ROOT / "nlu_data"),
+        nlu_cache_dir=_path(base, nlu.get("cache_dir"), PROJECT_ROOT / "data" / "nlu"),
         dialogs_dir=_path(base, raw.get("dialogs_dir"), PROJECT_ROOT / "dialogs"),
         translations_dir=_path(base, raw.get("translations_dir"), PROJECT_ROOT / "translations"),
     )

@@ -21,7 +21,7 @@ async def test_migrations_create_every_table_and_are_idempotent(any_database: Da
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     assert {"persons", "conversations", "profiles", "leads", "outbox"} <= tables
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_person_is_unique_per_channel_and_id(any_database: Database) -> None:

@@ -30,12 +30,14 @@ from bot.core.events import (
     Unsupported,
 )
 from bot.core.flows import Step
+from bot.core.free_text import FreeText
 from bot.core.leads import LeadCards, contact_of, create_lead
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import pick_language
 from bot.i18n.presentation import present
 from bot.nlu.langid import LanguageIdentifier
+from bot.nlu.understanding import Understanding
 from bot.storage.database import Database
 from bot.storage.models import Conversation, Person
 from bot.storage.repositories import Repositories
@@ -69,6 +71,7 @@ class ConversationService:
         cards: LeadCards,
         *,
         language_identifier: LanguageIdentifier | None = None,
+        understanding: Understanding | None = None,
         on_lead_created: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -78,6 +81,7 @@ class ConversationService:
         self.languages = languages
         self.cards = cards
         self.language_identifier = language_identifier
+        self.understanding = understanding
         self.language_names = catalogs.native_names(languages.enabled)
         # Public so the composition root can wire the outbox in after the channel exists.
         self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
@@ -184,8 +188,7 @@ class _Turn:
             self.conv.screen = "language"
             return [self.screens.language_picker(self.lang)]
         if name == "help":
-            self.conv.screen = "menu"
-            return [self.screens.help()]
+            return [self.go_help()]
         if name == "privacy":
             return [self.go_privacy()]
         if name == "cancel":
@@ -209,7 +212,7 @@ class _Turn:
             return await self.typed_answer(self.flow.step(self.conv.step), text)
         if self.conv.screen == "summary":
             return [self.current(prefix=self.t("hint.use_buttons"), edit=False)]
-        return [self.go_menu(prefix=self.t("freetext.use_buttons"))]
+        return await FreeText(self).handle(text)
 
     async def on_press(self, action: str) -> list[Reply]:
         parsed = actions.parse(action)
@@ -314,6 +317,10 @@ class _Turn:
         self.conv.screen = "menu"
         self.conv.editing = False
         return self.screens.menu(prefix=prefix, edit=self.via_button)
+
+    def go_help(self) -> Reply:
+        self.conv.screen = "menu"
+        return self.screens.help()
 
     def go_faq(self) -> Reply:
         self.conv.screen = "faq"
@@ -573,16 +580,28 @@ class _Turn:
         return self.store(step, selected, self.conv.pending.get("other_text"))
 
     async def typed_answer(self, step: Step, text: str) -> list[Reply]:
+        """Typed text is first tried as the answer; if it is none, as a question of its own."""
         if step.type == "multi":
+            if (
+                not self.conv.pending.get("awaiting_other")
+                and match_option(step, text, self.t) is None
+            ):
+                aside = await FreeText(self).aside(text)
+                if aside is not None:
+                    return aside
             return [self.typed_multi(step, text)]
         if step.type == "choice":
             option = match_option(step, text, self.t)
             if option is None:
-                return [self.question(step, hint=self.t("hint.use_buttons"))]
+                aside = await FreeText(self).aside(text)
+                return aside or [self.question(step, hint=self.t("hint.use_buttons"))]
             return [self.store(step, option)]
         parsed = TYPED_PARSERS[step.type](step, text)
         if isinstance(parsed, Invalid):
-            return [self.question(step, hint=self.t(parsed.hint, **parsed.params))]
+            # Contact data ("call me", "my address is ...") is never taken for a question.
+            typed_data = step.type in {"text", "phone", "email"}
+            aside = None if typed_data else await FreeText(self).aside(text)
+            return aside or [self.question(step, hint=self.t(parsed.hint, **parsed.params))]
         return [self.store(step, parsed)]
 
     def typed_multi(self, step: Step, text: str) -> Reply:

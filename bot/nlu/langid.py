@@ -1,13 +1,16 @@
 """Which of the bot's languages a message is written in.
 
 Script rules first, because they are certain where they apply: Ethiopic letters mean Tigrinya;
-in Arabic script, letters that Arabic lacks tell Farsi (پ چ ژ گ ی) and Pashto (ټ ډ ړ ږ ښ ګ ڼ ې ۍ).
-Everything else goes to py3langid, restricted to the languages the bot offers.
+in Arabic script, Pashto's own letters (ټ ډ ړ ږ ښ ګ ڼ ې ۍ) mean Pashto, and letters Arabic lacks
+(پ چ ژ گ ی) rule Arabic out. Everything else goes to py3langid, restricted to the languages the
+bot offers, after removing German paperwork words (Duldung, Jobcenter ...) that people copy into
+messages in any language.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable
@@ -36,6 +39,20 @@ def _load_model(languages: tuple[str, ...]):  # type: ignore[no-untyped-def]
 class Detection:
     language: str
     confidence: float
+
+
+# German words people copy from letters and forms, whatever language they write in; they say
+# nothing about the language of the message around them.
+_PAPERWORK_RE = re.compile(
+    r"\b(ehrenamt\w*|ausländerbehörde|auslanderbehorde|aufenthalts\w*|gestattung|duldung|"
+    r"führungszeugnis|fuhrungszeugnis|jobcenter|sozialamt|bürgergeld|burgergeld|asylblg|verein|"
+    r"migrationsberatung|bescheinigung|beschäftigungserlaubnis|leipzig)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_paperwork_words(text: str) -> str:
+    return _PAPERWORK_RE.sub(" ", text)
 
 
 def _letters(text: str) -> list[str]:
@@ -89,14 +106,22 @@ class LanguageIdentifier:
         scripts = [_script_of(ch) for ch in letters]
         if scripts.count("ethiopic") * 2 > len(letters):
             return Detection("ti", 1.0) if "ti" in self.languages else None
-        if scripts.count("arabic") * 2 > len(letters):
-            if any(ch in _PASHTO_LETTERS for ch in letters) and "ps" in self.languages:
-                return Detection("ps", 0.99)
-            if any(ch in _PERSIAN_LETTERS for ch in letters) and "fa" in self.languages:
-                return Detection("fa", 0.99)
+        arabic_script = scripts.count("arabic") * 2 > len(letters)
+        if (
+            arabic_script
+            and "ps" in self.languages
+            and any(ch in _PASHTO_LETTERS for ch in letters)
+        ):
+            return Detection("ps", 0.99)
         if not self._classifier_languages:
             return None
-        code, probability = self._classifier().classify(text)
+        stripped = _without_paperwork_words(text)
+        code, probability = self._classifier().classify(
+            stripped if len(_letters(stripped)) >= MIN_LETTERS else text
+        )
+        # Persian letters rule out Arabic, not Pashto (which shares them): the model decides that.
+        if arabic_script and code == "ar" and any(ch in _PERSIAN_LETTERS for ch in letters):
+            code, probability = "fa", 0.99
         language = self._catalogue_code(code)
         if language is None:
             return None

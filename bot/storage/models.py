@@ -121,3 +121,19 @@ class OutboxItem(TimestampMixin, Base):
     external_ref: Mapped[str | None] = mapped_column(String(64))
     # Telegram message ids can exceed 32 bits in channels; keep a wide column for them.
     external_chat: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UnclearMessage(Base):
+    """A message the bot did not understand, kept (with consent) to improve the training data."""
+
+    __tablename__ = "nlu_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(48))
+    confidence: Mapped[float] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

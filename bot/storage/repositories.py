@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation, Lead, OutboxItem, Person, Profile, utcnow
+from bot.storage.models import (
+    Conversation,
+    Lead,
+    OutboxItem,
+    Person,
+    Profile,
+    UnclearMessage,
+    utcnow,
+)
 
 
 class PersonRepository:
@@ -151,6 +159,37 @@ class OutboxRepository:
         return list(await self._session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
 
 
+class UnclearMessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, *, person_id: int, language: str, text: str, intent: str, confidence: float
+    ) -> None:
+        self._session.add(
+            UnclearMessage(
+                person_id=person_id,
+                language=language,
+                text=text,
+                intent=intent,
+                confidence=confidence,
+            )
+        )
+
+    async def oldest(self, limit: int = 200) -> list[UnclearMessage]:
+        return list(
+            await self._session.scalars(
+                select(UnclearMessage).order_by(UnclearMessage.id).limit(limit)
+            )
+        )
+
+    async def delete_up_to(self, last_id: int) -> int:
+        result = await self._session.execute(
+            delete(UnclearMessage).where(UnclearMessage.id <= last_id)
+        )
+        return result.rowcount or 0
+
+
 @dataclass
 class Repositories:
     """The repositories of one transaction, handed to the core."""
@@ -163,3 +202,4 @@ class Repositories:
         self.profiles = ProfileRepository(self.session)
         self.leads = LeadRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.nlu_review = UnclearMessageRepository(self.session)

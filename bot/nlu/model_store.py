@@ -1,0 +1,77 @@
+"""Trains the classifier once and caches it on disk; retrains by itself when the data changes.
+
+The cache key is a fingerprint of every training file plus the model's version and scikit-learn's,
+so editing nlu_data/ (or upgrading the model) makes the next start train a fresh model.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sklearn
+
+from bot.nlu.classifier import IntentClassifier
+from bot.nlu.training_data import fingerprint, load_training_data, training_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    classifier: IntentClassifier
+    fingerprint: str
+    examples: int
+    trained_seconds: float | None  # None when loaded from the cache
+
+
+@functools.lru_cache(maxsize=2)
+def _load_cached(path: Path) -> IntentClassifier:
+    """A cached model, read once per process (the file name changes with the data)."""
+    with path.open("rb") as handle:
+        return pickle.load(handle)
+
+
+def model_fingerprint(nlu_dir: Path) -> str:
+    paths = [path for _language, path in training_files(nlu_dir)]
+    return fingerprint(paths, extra=f"{IntentClassifier.version}|sklearn {sklearn.__version__}")
+
+
+def train(nlu_dir: Path) -> TrainedModel:
+    examples = load_training_data(nlu_dir)
+    started = time.perf_counter()
+    classifier = IntentClassifier().fit(examples)
+    seconds = time.perf_counter() - started
+    return TrainedModel(classifier, model_fingerprint(nlu_dir), len(examples), seconds)
+
+
+def load_or_train(nlu_dir: Path, cache_dir: Path, *, force: bool = False) -> TrainedModel:
+    """The cached model for the current data, training (and caching) it if there is none."""
+    key = model_fingerprint(nlu_dir)
+    path = cache_dir / f"intent-model-{key}.pkl"
+    if path.exists() and not force:
+        try:
+            return TrainedModel(_load_cached(path), key, 0, None)
+        except Exception:  # a truncated or incompatible cache: train again
+            log.warning("NLU model cache %s unreadable; retraining", path.name)
+    model = train(nlu_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False, suffix=".tmp") as handle:
+        pickle.dump(model.classifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(handle.name, path)
+    for old in cache_dir.glob("intent-model-*.pkl"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    log.info(
+        "NLU model trained on %d examples in %.1f s (%s)",
+        model.examples,
+        model.trained_seconds or 0,
+        key,
+    )
+    return model

@@ -224,8 +224,9 @@ async def test_writing_in_another_language_offers_to_switch_once(core: Core) -> 
     replies = await core.service.handle(ref, Text("محمد علي"))
     assert len(replies) == 1 and "How old" in replies[0].text
     await core.service.handle(ref, Press("a:age_group:age_18_26"))
-    # A sentence in Arabic while a choice is open: re-asked in English, plus one offer in Arabic.
-    replies = await core.service.handle(ref, Text("أنا أتكلم العربية فقط، لا أفهم الإنجليزية"))
+    # A sentence in Arabic that answers nothing while a choice is open: re-asked in English,
+    # plus one offer in Arabic.
+    replies = await core.service.handle(ref, Text("أنا من حلب وأعيش هنا منذ سنتين مع عائلتي"))
     assert len(replies) == 2
     question, offer = replies
     assert "Which languages do you speak?" in question.text
@@ -237,7 +238,7 @@ async def test_writing_in_another_language_offers_to_switch_once(core: Core) -> 
         person = await repo.persons.find("test", "offer")
         assert person.language == "en" and person.language_offers == ["ar"]
     # Offered once only.
-    again = await core.service.handle(ref, Text("أنا أتكلم العربية فقط، لا أفهم الإنجليزية"))
+    again = await core.service.handle(ref, Text("أنا من حلب وأعيش هنا منذ سنتين مع عائلتي"))
     assert len(again) == 1
     # Accepting continues the same question, now in Arabic.
     (switched,) = await core.service.handle(ref, Press("sw:ar"))

@@ -178,3 +178,38 @@ async def test_nlu_predict_command_writes_json_lines(tmp_path: Path) -> None:
     assert [row["language"] for row in rows] == ["ar", "de"]
     assert set(rows[0]) == {"text", "intent", "confidence", "language"}
     assert 0 < rows[0]["confidence"] <= 1
+
+
+async def test_typing_a_language_name_on_the_picker_chooses_it(core: Core) -> None:
+    ref = PersonRef("test", "picker", None)
+    await core.service.handle(ref, Command("start"))
+    (reply,) = await core.service.handle(ref, Text("Türkçe"))
+    assert "Türkçe" in reply.text  # "Size bundan sonra Türkçe yazacağım" or similar
+    async with core.database.transaction() as repo:
+        assert (await repo.persons.find("test", "picker")).language == "tr"
+
+
+async def test_noise_gets_no_far_fetched_suggestions(core: Core) -> None:
+    ref = await _person(core, "noise")
+    (reply,) = await core.service.handle(ref, Text("asdkjh qwe"))
+    actions = [b.action for row in reply.buttons for b in row]
+    assert "privacy:forget" not in actions
+
+
+async def test_saying_you_only_speak_arabic_mid_intake_opens_the_language_picker(
+    core: Core,
+) -> None:
+    ref = await _person(core, "only-ar")
+    for event in (
+        Press("intake"),
+        Press("consent:yes"),
+        Text("Sami"),
+        Press("a:age_group:age_18_26"),
+    ):
+        await core.service.handle(ref, event)
+    replies = await core.service.handle(ref, Text("أنا أتكلم العربية فقط، لا أفهم الإنجليزية"))
+    assert "choose your language" in replies[0].text
+    # The intake waits where it was.
+    await core.service.handle(ref, Press("lang:ar"))
+    (question,) = await core.service.handle(ref, Press("intake"))
+    assert "a:languages:ar" in [b.action for row in question.buttons for b in row]

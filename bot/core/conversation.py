@@ -113,6 +113,11 @@ class ConversationService:
             return replies
 
 
+def _compact(text: str) -> str:
+    """A language name as typed: "english", "Farsi / Dari" and "فارسی/دری" compare equal."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
 class _Turn:
     """One event of one person. Short-lived; holds the transaction's objects."""
 
@@ -205,6 +210,11 @@ class _Turn:
         return [*replies, offer] if offer else replies
 
     async def answer_text(self, text: str) -> list[Reply]:
+        if self.conv.screen == "language":
+            typed = _compact(text)
+            for code, name in self.s.language_names.items():
+                if typed and typed in {_compact(name), code}:
+                    return [self.choose_language(code)]
         if self.conv.screen == "intake" and self.conv.step:
             if not self.flow.has_step(self.conv.step):  # the content changed under the person
                 self.conv.step = None

@@ -29,7 +29,8 @@ _SUGGESTION_LABELS = {
     "delete_my_data": ("privacy.forget", actions.FORGET),
 }
 MAX_SUGGESTIONS = 3
-MIN_SUGGESTION_CONFIDENCE = 0.05
+# Guesses below this are noise: better no button than a wrong one ("delete my data").
+MIN_SUGGESTION_CONFIDENCE = 0.15
 # Asides answered in the middle of the intake, which then asks its question again.
 _ASIDES = frozenset({"human_handoff", "change_language", "delete_my_data"})
 

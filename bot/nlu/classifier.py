@@ -20,7 +20,7 @@ from sklearn.svm import LinearSVC
 
 from bot.nlu.training_data import Example
 
-MODEL_VERSION = "tfidf-char25-word12-svc-v2"
+MODEL_VERSION = "tfidf-char25-word12-svc-v3"
 
 # Arabic-script letters typed interchangeably (Arabic and Persian keyboards), and tatweel.
 _ARABIC_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "أ": "ا", "إ": "ا",
@@ -56,7 +56,7 @@ class IntentClassifier:
             ("features", FeatureUnion([
                 ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
                                           preprocessor=normalise, sublinear_tf=True,
-                                          min_df=1, max_features=300_000)),
+                                          min_df=2, max_features=300_000)),
                 ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2),
                                           preprocessor=normalise, sublinear_tf=True,
                                           token_pattern=r"(?u)\b\w+\b")),

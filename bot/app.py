@@ -77,8 +77,9 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         model = await asyncio.to_thread(
             load_or_train, settings.nlu_data_dir, settings.nlu_cache_dir
         )
+        identifier.romanized = model.models.romanized
         understanding = Understanding(
-            model.classifier, identifier, threshold=settings.nlu_threshold
+            model.models.intents, identifier, threshold=settings.nlu_threshold
         )
     else:
         log.warning("no NLU data at %s: free text is answered with the menu", settings.nlu_data_dir)

@@ -226,7 +226,7 @@ async def test_lead_card_stays_queued_while_telegram_refuses_and_goes_out_later(
     await person.press("Yes, please")
     assert "#1" in person.last_screen().text
 
-    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    now = datetime.now(UTC)  # the card was queued just now, at the real time
     outbox = Outbox(core.database, TelegramAdvisorChannel(bot, ADVISORS), clock=lambda: now)
     bot.session.add_api_error(400, "Bad Request: chat not found")
     with caplog.at_level(logging.WARNING):

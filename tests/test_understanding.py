@@ -33,7 +33,7 @@ UNDERSTOOD = [
 
 @pytest.fixture(scope="module")
 def model():
-    return load_or_train(SETTINGS.nlu_data_dir, SETTINGS.nlu_cache_dir).classifier
+    return load_or_train(SETTINGS.nlu_data_dir, SETTINGS.nlu_cache_dir).models.intents
 
 
 @pytest.mark.parametrize(("text", "intent"), UNDERSTOOD)
@@ -207,9 +207,43 @@ async def test_saying_you_only_speak_arabic_mid_intake_opens_the_language_picker
         Press("a:age_group:age_18_26"),
     ):
         await core.service.handle(ref, event)
-    replies = await core.service.handle(ref, Text("أنا أتكلم العربية فقط، لا أفهم الإنجليزية"))
+    replies = await core.service.handle(ref, Text("بالعربي لو سمحت، ما بفهم انكليزي"))
     assert "choose your language" in replies[0].text
     # The intake waits where it was.
     await core.service.handle(ref, Press("lang:ar"))
     (question,) = await core.service.handle(ref, Press("intake"))
     assert "a:languages:ar" in [b.action for row in question.buttons for b in row]
+
+
+@pytest.fixture(scope="module")
+def identifier():
+    from bot.nlu.langid import LanguageIdentifier
+
+    models = load_or_train(SETTINGS.nlu_data_dir, SETTINGS.nlu_cache_dir).models
+    return LanguageIdentifier(SETTINGS.languages, romanized=models.romanized)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("fi masari? ana 3andi duldung", "ar"),
+        ("bdi sa3ed el wlad bl madrase", "ar"),
+        ("komak lazem daram, ba ki sohbat konam?", "fa"),
+        ("salam, mikham dar Leipzig komak konam", "fa"),
+        # Real Latin-script languages are not taken for them.
+        ("I would like to help children with homework", "en"),
+        ("Ich möchte Kindern bei den Hausaufgaben helfen", "de"),
+        ("Çocuklara ödevlerinde yardım etmek istiyorum", "tr"),
+        ("Ez dixwazim alîkariya zarokan bikim", "ku"),
+    ],
+)
+def test_arabic_and_farsi_in_latin_letters_are_recognised(identifier, text, language) -> None:
+    detection = identifier.detect(text)
+    assert detection is not None and detection.language == language
+
+
+def test_the_telegram_language_decides_a_close_call_only(identifier) -> None:
+    # "ok danke" is a close call between Kurdish and German for py3langid.
+    assert identifier.detect("ok danke", prior="de").language == "de"
+    assert identifier.detect("ok danke", prior="ku").language == "ku"
+    assert identifier.detect("thank you very much for your help", prior="de").language == "en"

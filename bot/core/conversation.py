@@ -358,7 +358,8 @@ class _Turn:
         identifier = self.s.language_identifier
         if identifier is None or len(text.split()) < OFFER_MIN_WORDS:
             return None
-        detection = identifier.detect(text)
+        prior = pick_language(self.person.platform_language, self.s.languages.enabled, "")
+        detection = identifier.detect(text, prior=prior or None)
         if detection is None or detection.confidence < OFFER_MIN_CONFIDENCE:
             return None
         if detection.language not in self.s.languages.enabled:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.core import actions
 from bot.core.events import Button, Reply
+from bot.i18n.languages import pick_language
 from bot.nlu.intents import faq_topic
 from bot.nlu.understanding import Interpretation
 
@@ -31,6 +32,7 @@ _SUGGESTION_LABELS = {
 MAX_SUGGESTIONS = 3
 # Guesses below this are noise: better no button than a wrong one ("delete my data").
 MIN_SUGGESTION_CONFIDENCE = 0.15
+ASIDE_MIN_CONFIDENCE = 0.6
 # Asides answered in the middle of the intake, which then asks its question again.
 _ASIDES = frozenset({"human_handoff", "change_language", "delete_my_data"})
 
@@ -45,7 +47,7 @@ class FreeText:
         turn = self.turn
         if self.understanding is None:
             return [turn.go_menu(prefix=turn.t("freetext.use_buttons"))]
-        meaning = self.understanding.interpret(text)
+        meaning = self.understanding.interpret(text, self._prior())
         if self.understanding.is_sure(meaning):
             if meaning.intent in _YES_NO:
                 answered = await self._yes_no(meaning.intent == "affirm")
@@ -60,8 +62,9 @@ class FreeText:
         question again. None when the text is not a sure question (the caller shows a hint)."""
         if self.understanding is None:
             return None
-        meaning = self.understanding.interpret(text)
-        if not self.understanding.is_sure(meaning):
+        meaning = self.understanding.interpret(text, self._prior())
+        # Interrupting a question needs more certainty than answering free text at the menu.
+        if meaning.confidence < max(self.understanding.threshold, ASIDE_MIN_CONFIDENCE):
             return None
         topic = faq_topic(meaning.intent)
         turn = self.turn
@@ -129,6 +132,11 @@ class FreeText:
         if screen == "forget":
             return await turn.forget() if yes else turn.go_menu()
         return None
+
+    def _prior(self) -> str | None:
+        """The person's Telegram language, when the bot offers it: a hint for close calls."""
+        turn = self.turn
+        return pick_language(turn.person.platform_language, turn.s.languages.enabled, "") or None
 
     async def _remember(self, text: str, meaning: Interpretation) -> None:
         """Keeps what the bot did not understand, for `engagiert nlu review`, with consent only."""

@@ -55,11 +55,19 @@ def evaluate_command(settings: Settings, folds: int, out: TextIO = sys.stdout) -
         _print(
             f"held-out set (nlu_heldout/; {left_out} messages that also occur in the training "
             "data left out)",
-            evaluate(model.classifier, heldout),
+            evaluate(model.models.intents, heldout),
             out,
         )
-        _thresholds(model.classifier, heldout, settings.nlu_threshold, out)
-        identifier = LanguageIdentifier(settings.languages)
+        _thresholds(model.models.intents, heldout, settings.nlu_threshold, out)
+        identifier = LanguageIdentifier(settings.languages, romanized=model.models.romanized)
+        romanized = [e for e in heldout if _latin_script_for(e.language, e.text)]
+        hits = sum(
+            1 for e in romanized if (d := identifier.detect(e.text)) and d.language == e.language
+        )
+        out.write(
+            f"\nlanguage identification on Latin-script Arabic/Farsi/Pashto held-out messages: "
+            f"{hits}/{len(romanized)} = {hits / max(len(romanized), 1):.1%}"
+        )
         native = [e for e in heldout if not _latin_script_for(e.language, e.text)]
         correct = sum(
             1 for e in native if (d := identifier.detect(e.text)) and d.language == e.language
@@ -109,8 +117,9 @@ def _latin_script_for(language: str, text: str) -> bool:
 def predict(settings: Settings, stream: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     """One message per input line, one JSON object per output line."""
     model = load_or_train(settings.nlu_data_dir, settings.nlu_cache_dir)
+    identifier = LanguageIdentifier(settings.languages, romanized=model.models.romanized)
     understanding = Understanding(
-        model.classifier, LanguageIdentifier(settings.languages), threshold=settings.nlu_threshold
+        model.models.intents, identifier, threshold=settings.nlu_threshold
     )
     for line in stream:
         text = line.rstrip("\r\n")

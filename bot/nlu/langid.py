@@ -2,9 +2,10 @@
 
 Script rules first, because they are certain where they apply: Ethiopic letters mean Tigrinya;
 in Arabic script, Pashto's own letters (ټ ډ ړ ږ ښ ګ ڼ ې ۍ) mean Pashto, and letters Arabic lacks
-(پ چ ژ گ ی) rule Arabic out. Everything else goes to py3langid, restricted to the languages the
-bot offers, after removing German paperwork words (Duldung, Jobcenter ...) that people copy into
-messages in any language.
+(پ چ ژ گ ی) rule Arabic out. Arabic, Farsi and Pashto typed in Latin letters are recognised by
+our own small model (bot/nlu/romanized.py). Everything else goes to py3langid, restricted to the
+offered languages, after removing German paperwork words (Duldung, Jobcenter ...) that people copy
+into messages in any language; the person's Telegram language decides close calls.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.nlu.romanized import ROMANIZED_LANGUAGES, RomanizedLanguageModel, is_latin_script
+
 # Catalogue code -> py3langid code. Easy German is German to a classifier.
 _CLASSIFIER_CODE = {"de_simple": "de"}
 _PASHTO_LETTERS = frozenset("ټډړږښګڼېۍ")
 _PERSIAN_LETTERS = frozenset("پچژگی")
 MIN_LETTERS = 4
+PRIOR_WEIGHT = 3.0
 
 
 @functools.lru_cache(maxsize=4)
@@ -71,8 +75,12 @@ def _script_of(ch: str) -> str:
 class LanguageIdentifier:
     """Thread-safe; the py3langid model (about a second to load) is loaded on first use."""
 
-    def __init__(self, languages: Iterable[str]) -> None:
+    def __init__(
+        self, languages: Iterable[str], *, romanized: RomanizedLanguageModel | None = None
+    ) -> None:
         self.languages = tuple(dict.fromkeys(languages))
+        # Trained with the intent model; set when that is loaded.
+        self.romanized = romanized
         self._classifier_languages = sorted(
             {_CLASSIFIER_CODE.get(code, code) for code in self.languages} - {"ti"}
         )
@@ -84,6 +92,16 @@ class LanguageIdentifier:
             if self._model is None:
                 self._model = _load_model(tuple(self._classifier_languages))
             return self._model
+
+    def _ranked(self, text: str, prior: str | None) -> tuple[str, float]:
+        """py3langid's best guess; the prior language's probability counts triple, which decides
+        between close candidates but never overrules a clear one."""
+        ranking = self._classifier().rank(text)
+        prior_code = _CLASSIFIER_CODE.get(prior, prior) if prior else None
+        weights = [(code, p * (PRIOR_WEIGHT if code == prior_code else 1.0)) for code, p in ranking]
+        total = sum(weight for _code, weight in weights) or 1.0
+        code, weight = max(weights, key=lambda item: item[1])
+        return code, weight / total
 
     def warm_up(self) -> None:
         """Loads the model (about a second); call it from a thread at start."""
@@ -98,8 +116,9 @@ class LanguageIdentifier:
                 return catalogue
         return None
 
-    def detect(self, text: str) -> Detection | None:
-        """The most likely offered language, or None when the text is too short to tell."""
+    def detect(self, text: str, prior: str | None = None) -> Detection | None:
+        """The most likely offered language, or None when the text is too short to tell.
+        `prior` is the language the person's Telegram app uses: it wins a close call."""
         letters = _letters(text)
         if len(letters) < MIN_LETTERS:
             return None
@@ -115,9 +134,13 @@ class LanguageIdentifier:
             return Detection("ps", 0.99)
         if not self._classifier_languages:
             return None
+        if self.romanized is not None and is_latin_script(text):
+            guess, confidence = self.romanized.guess(text)
+            if guess in ROMANIZED_LANGUAGES and guess in self.languages and confidence >= 0.6:
+                return Detection(guess, confidence)
         stripped = _without_paperwork_words(text)
-        code, probability = self._classifier().classify(
-            stripped if len(_letters(stripped)) >= MIN_LETTERS else text
+        code, probability = self._ranked(
+            stripped if len(_letters(stripped)) >= MIN_LETTERS else text, prior
         )
         # Persian letters rule out Arabic, not Pashto (which shares them): the model decides that.
         if arabic_script and code == "ar" and any(ch in _PERSIAN_LETTERS for ch in letters):

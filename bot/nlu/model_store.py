@@ -18,21 +18,30 @@ from pathlib import Path
 import sklearn
 
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.romanized import RomanizedLanguageModel
 from bot.nlu.training_data import fingerprint, load_training_data, training_files
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class NluModels:
+    """What training produces: the intent classifier and the romanized-language model."""
+
+    intents: IntentClassifier
+    romanized: RomanizedLanguageModel
+
+
+@dataclass(frozen=True)
 class TrainedModel:
-    classifier: IntentClassifier
+    models: NluModels
     fingerprint: str
     examples: int
     trained_seconds: float | None  # None when loaded from the cache
 
 
 @functools.lru_cache(maxsize=2)
-def _load_cached(path: Path) -> IntentClassifier:
+def _load_cached(path: Path) -> NluModels:
     """A cached model, read once per process (the file name changes with the data)."""
     with path.open("rb") as handle:
         return pickle.load(handle)
@@ -40,15 +49,17 @@ def _load_cached(path: Path) -> IntentClassifier:
 
 def model_fingerprint(nlu_dir: Path) -> str:
     paths = [path for _language, path in training_files(nlu_dir)]
-    return fingerprint(paths, extra=f"{IntentClassifier.version}|sklearn {sklearn.__version__}")
+    return fingerprint(
+        paths, extra=f"{IntentClassifier.version}|romanized-v1|sklearn {sklearn.__version__}"
+    )
 
 
 def train(nlu_dir: Path) -> TrainedModel:
     examples = load_training_data(nlu_dir)
     started = time.perf_counter()
-    classifier = IntentClassifier().fit(examples)
+    models = NluModels(IntentClassifier().fit(examples), RomanizedLanguageModel().fit(examples))
     seconds = time.perf_counter() - started
-    return TrainedModel(classifier, model_fingerprint(nlu_dir), len(examples), seconds)
+    return TrainedModel(models, model_fingerprint(nlu_dir), len(examples), seconds)
 
 
 def load_or_train(nlu_dir: Path, cache_dir: Path, *, force: bool = False) -> TrainedModel:
@@ -63,7 +74,7 @@ def load_or_train(nlu_dir: Path, cache_dir: Path, *, force: bool = False) -> Tra
     model = train(nlu_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False, suffix=".tmp") as handle:
-        pickle.dump(model.classifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(model.models, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(handle.name, path)
     for old in cache_dir.glob("intent-model-*.pkl"):
         if old != path:

@@ -28,9 +28,9 @@ class Understanding:
         self.languages = languages
         self.threshold = threshold
 
-    def interpret(self, text: str) -> Interpretation:
+    def interpret(self, text: str, prior_language: str | None = None) -> Interpretation:
         prediction = self.classifier.predict(text)
-        detection = self.languages.detect(text)
+        detection = self.languages.detect(text, prior=prior_language)
         return Interpretation(
             prediction.intent,
             prediction.confidence,

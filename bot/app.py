@@ -13,7 +13,7 @@ from bot.core.leads import LeadCards
 from bot.core.outbox import AdvisorChannel, Outbox
 from bot.i18n.catalogs import Catalogs, catalog_path
 from bot.nlu.langid import LanguageIdentifier
-from bot.nlu.model_store import load_or_train
+from bot.nlu.model_store import load_or_train_apart
 from bot.nlu.understanding import Understanding
 from bot.storage.database import Database
 
@@ -75,7 +75,7 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
     understanding = None
     if settings.nlu_data_dir.exists():
         model = await asyncio.to_thread(
-            load_or_train, settings.nlu_data_dir, settings.nlu_cache_dir
+            load_or_train_apart, settings.nlu_data_dir, settings.nlu_cache_dir
         )
         identifier.romanized = model.models.romanized
         understanding = Understanding(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
 import os
 import pickle
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,3 +88,18 @@ def load_or_train(nlu_dir: Path, cache_dir: Path, *, force: bool = False) -> Tra
         key,
     )
     return model
+
+
+def _train_and_cache(nlu_dir: str, cache_dir: str) -> None:
+    load_or_train(Path(nlu_dir), Path(cache_dir), force=True)
+
+
+def load_or_train_apart(nlu_dir: Path, cache_dir: Path) -> TrainedModel:
+    """Like `load_or_train`, but a needed training runs in a child process: training takes
+    about 150 MB more than the trained model, and the bot should not keep that peak."""
+    path = cache_dir / f"intent-model-{model_fingerprint(nlu_dir)}.pkl"
+    if not path.exists():
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            pool.submit(_train_and_cache, str(nlu_dir), str(cache_dir)).result()
+    return load_or_train(nlu_dir, cache_dir)

@@ -102,9 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _chat(settings: Settings, lang: str | None, user: str) -> int:
     from bot.app import open_core
     from bot.console import ConsoleAdvisorChannel, ConsoleChat
+    from bot.nlu.model_store import model_is_cached
 
     if lang is not None and lang not in settings.languages:
         raise ConfigError(f"--lang {lang}: not one of the enabled languages {settings.languages}")
+    if settings.nlu_data_dir.exists() and not model_is_cached(
+        settings.nlu_data_dir, settings.nlu_cache_dir
+    ):
+        sys.stderr.write("Learning to understand free text (first start, about 20 seconds) ...\n")
     core = await open_core(settings)
     try:
         outbox = core.outbox(ConsoleAdvisorChannel(sys.stdout))

@@ -90,6 +90,10 @@ def load_or_train(nlu_dir: Path, cache_dir: Path, *, force: bool = False) -> Tra
     return model
 
 
+def model_is_cached(nlu_dir: Path, cache_dir: Path) -> bool:
+    return (cache_dir / f"intent-model-{model_fingerprint(nlu_dir)}.pkl").exists()
+
+
 def _train_and_cache(nlu_dir: str, cache_dir: str) -> None:
     load_or_train(Path(nlu_dir), Path(cache_dir), force=True)
 

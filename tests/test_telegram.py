@@ -297,3 +297,21 @@ def test_bot_uses_the_configured_api_server(tmp_path) -> None:
     assert bot.session.api.api_url(bot.token, "getMe") == (
         f"http://127.0.0.1:8081/bot{bot.token}/getMe"
     )
+
+
+async def test_a_text_over_telegrams_limit_goes_out_in_parts_with_buttons_last(
+    bot: MockedBot,
+) -> None:
+    from bot.core.events import Button, Reply
+    from bot.telegram.render import send_replies
+
+    long_text = "<b>Antwort</b>\n\n" + "\n".join("Zeile " + "ä" * 80 for _ in range(80))
+    reply = Reply(long_text, ((Button("🏠 Menu", "menu"),),), edit=True)
+    await send_replies(bot, 111, [reply], pressed_message_id=500)
+    edits = bot.session.of_type("EditMessageText")
+    sends = bot.session.of_type("SendMessage")
+    assert len(edits) == 1 and len(sends) >= 1
+    parts = [edits[0].text] + [s.text for s in sends]
+    assert all(len(part) <= 4096 for part in parts)
+    assert edits[0].reply_markup is None and sends[-1].reply_markup is not None
+    assert sum(part.count("Zeile") for part in parts) == 80

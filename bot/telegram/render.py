@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 
 from bot.core.events import Reply
 from bot.telegram.callbacks import PressData
+from bot.telegram.split import split_message
 
 log = logging.getLogger(__name__)
 
@@ -38,28 +39,43 @@ async def send_replies(
     bot: Bot, chat_id: int, replies: Sequence[Reply], pressed_message_id: int | None = None
 ) -> None:
     """Sends the replies in order. A reply marked `edit` replaces the pressed message; if Telegram
-    refuses the edit (message too old, deleted), it is sent as a new message instead."""
+    refuses the edit (message too old, deleted), it is sent as a new message instead. A text
+    over Telegram's limit goes out in parts, the buttons under the last one."""
     for reply in replies:
+        parts = split_message(reply.text)
         markup = keyboard(reply)
-        if reply.edit and pressed_message_id is not None:
-            try:
-                await bot.edit_message_text(
-                    chat_id=chat_id,
-                    message_id=pressed_message_id,
-                    text=reply.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    link_preview_options=NO_PREVIEW,
-                )
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            editable = index == 0 and reply.edit and pressed_message_id is not None
+            if editable and await _edit(
+                bot, chat_id, pressed_message_id, part, markup if last else None
+            ):
                 continue
-            except TelegramBadRequest as exc:
-                if "message is not modified" in exc.message:
-                    continue
-                log.info("chat %s: edit refused (%s); sending a new message", chat_id, exc.message)
-        await bot.send_message(
+            await bot.send_message(
+                chat_id=chat_id,
+                text=part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
+                link_preview_options=NO_PREVIEW,
+            )
+
+
+async def _edit(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """True when the message now shows `text` (edited, or it already did)."""
+    try:
+        await bot.edit_message_text(
             chat_id=chat_id,
-            text=reply.text,
+            message_id=message_id,
+            text=text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=NO_PREVIEW,
         )
+        return True
+    except TelegramBadRequest as exc:
+        if "message is not modified" in exc.message:
+            return True
+        log.info("chat %s: edit refused (%s); sending a new message", chat_id, exc.message)
+        return False

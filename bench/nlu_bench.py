@@ -33,10 +33,11 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.nlu.classifier import IntentClassifier  # noqa: E402
-from bot.nlu.commands import HELDOUT_DIR, _latin_script_for  # noqa: E402
-from bot.nlu.evaluation import evaluate  # noqa: E402
+from bot.nlu.commands import HELDOUT_DIR  # noqa: E402
+from bot.nlu.evaluation import evaluate, language_hits  # noqa: E402
 from bot.nlu.langid import LanguageIdentifier  # noqa: E402
 from bot.nlu.model_store import load_or_train  # noqa: E402
+from bot.nlu.romanized import is_romanized  # noqa: E402
 from bot.nlu.training_data import load_heldout, load_training_data, unseen  # noqa: E402
 
 MAIN_LANGUAGES = ("de", "en", "ar", "fa", "uk", "ru", "tr", "fr", "es")
@@ -161,11 +162,8 @@ def main() -> None:
     print("worst confusions:", ", ".join(f"{t}->{g} ({n})" for t, g, n in ours[1].confusions[:6]))
 
     identifier = LanguageIdentifier(settings.languages)
-    identifier.warm_up()
-    native = [e for e in heldout if not _latin_script_for(e.language, e.text)]
-    correct = sum(
-        1 for e in native if (d := identifier.detect(e.text)) and d.language == e.language
-    )
+    native = [e for e in heldout if not is_romanized(e)]
+    correct = language_hits(identifier, native)
     print(
         f"\nlanguage identification, native-script held-out: {correct}/{len(native)} "
         f"= {correct / len(native):.1%}"

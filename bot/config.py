@@ -25,6 +25,10 @@ _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for secret_token
 
 
+# Chosen with `engagiert nlu evaluate`: acts on about 92% of held-out messages, 97% of them right.
+DEFAULT_NLU_THRESHOLD = 0.4
+
+
 class ConfigError(ValueError):
     """A setting is missing or wrong; the message names it and what to do."""
 
@@ -67,7 +71,7 @@ class Settings:
     outbox_max_backoff_seconds: float
     timezone: str
     log_level: str
-    nlu_threshold: float = 0.35
+    nlu_threshold: float = DEFAULT_NLU_THRESHOLD
     nlu_data_dir: Path = field(default=PROJECT_ROOT / "nlu_data")
     nlu_cache_dir: Path = field(default=PROJECT_ROOT / "data" / "nlu")
     dialogs_dir: Path = field(default=PROJECT_ROOT / "dialogs")
@@ -112,7 +116,7 @@ def load_settings(
     )
     agency, outbox, log = section("agency"), section("outbox"), section("logging")
     nlu = section("nlu")
-    threshold = nlu.get("confidence_threshold", 0.35)
+    threshold = nlu.get("confidence_threshold", DEFAULT_NLU_THRESHOLD)
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, int | float)

@@ -247,3 +247,48 @@ def test_the_telegram_language_decides_a_close_call_only(identifier) -> None:
     assert identifier.detect("ok danke", prior="de").language == "de"
     assert identifier.detect("ok danke", prior="ku").language == "ku"
     assert identifier.detect("thank you very much for your help", prior="de").language == "en"
+
+
+def test_nlu_evaluate_reports_heldout_languages_thresholds_and_confusions() -> None:
+    import io
+
+    from bot.nlu.commands import evaluate_command
+
+    out = io.StringIO()
+    assert evaluate_command(SETTINGS, folds=1, out=out) == 0
+    report = out.getvalue()
+    assert "held-out set" in report and "messages that also occur in the training data" in report
+    for language in ("ar", "de", "fa", "ti"):
+        assert f"\n  {language} " in report
+    assert "worst confusions" in report
+    assert "<- config" in report  # the configured threshold is marked in the table
+    assert "language identification on native-script held-out messages" in report
+    assert "Latin-script Arabic/Farsi/Pashto" in report
+
+
+async def test_nlu_review_lists_kept_messages_and_deletes_them(tmp_path: Path) -> None:
+    import dataclasses
+    import io
+
+    from bot.nlu.commands import review
+    from bot.storage.database import Database
+
+    settings = dataclasses.replace(
+        SETTINGS, database_url=f"sqlite+aiosqlite:///{tmp_path / 'review.sqlite3'}"
+    )
+    database = Database(settings.database_url)
+    await database.upgrade()
+    async with database.transaction() as repo:
+        person, _ = await repo.persons.get_or_create("test", "r1")
+        await repo.nlu_review.add(
+            person_id=person.id, language="ar", text="شو هاد؟", intent="help", confidence=0.21
+        )
+    await database.dispose()
+
+    out = io.StringIO()
+    assert await review(settings, delete=True, out=out) == 0
+    assert "شو هاد؟" in out.getvalue() and "help" in out.getvalue()
+    assert "deleted 1 reviewed message(s)" in out.getvalue()
+    again = io.StringIO()
+    await review(settings, delete=False, out=again)
+    assert "0 message(s) to review" in again.getvalue()

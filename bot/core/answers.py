@@ -96,17 +96,18 @@ def parse_email(_step: Step, text: str) -> str | Invalid:
 
 def match_option(step: Step, text: str, label: Callable[[str], str]) -> str | None:
     """Finds the option whose label (or id) the person typed, ignoring case and emoji."""
-    wanted = _normalise(text)
+    wanted = compact(text)
     if not wanted:
         return None
     for option in step.options:
-        if wanted in (_normalise(label(step.option_key(option))), _normalise(option)):
+        if wanted in (compact(label(step.option_key(option))), compact(option)):
             return option
     return None
 
 
-def _normalise(text: str) -> str:
-    # Compared without spaces and punctuation: "Alt West", "alt-west" and "altwest" all match.
+def compact(text: str) -> str:
+    """What a typed label is compared by: "Alt West", "alt-west" and "altwest" all match, and
+    so do "Farsi / Dari" and "farsi dari"."""
     letters = [ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()]
     return "".join(letters).casefold()
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import actions
-from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, match_option
+from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, compact, match_option
 from bot.core.content import Content
 from bot.core.events import (
     Button,
@@ -113,11 +113,6 @@ class ConversationService:
             return replies
 
 
-def _compact(text: str) -> str:
-    """A language name as typed: "english", "Farsi / Dari" and "فارسی/دری" compare equal."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
 class _Turn:
     """One event of one person. Short-lived; holds the transaction's objects."""
 
@@ -153,6 +148,11 @@ class _Turn:
     @property
     def t(self) -> Translator:
         return self.s.catalogs.get(self.lang)
+
+    @property
+    def telegram_language(self) -> str | None:
+        """The person's app language when the bot offers it: a hint for close language calls."""
+        return pick_language(self.person.platform_language, self.s.languages.enabled, "") or None
 
     @property
     def screens(self) -> Screens:
@@ -211,9 +211,9 @@ class _Turn:
 
     async def answer_text(self, text: str) -> list[Reply]:
         if self.conv.screen == "language":
-            typed = _compact(text)
+            typed = compact(text)
             for code, name in self.s.language_names.items():
-                if typed and typed in {_compact(name), code}:
+                if typed and typed in {compact(name), code}:
                     return [self.choose_language(code)]
         if self.conv.screen == "intake" and self.conv.step:
             if not self.flow.has_step(self.conv.step):  # the content changed under the person
@@ -358,8 +358,7 @@ class _Turn:
         identifier = self.s.language_identifier
         if identifier is None or len(text.split()) < OFFER_MIN_WORDS:
             return None
-        prior = pick_language(self.person.platform_language, self.s.languages.enabled, "")
-        detection = identifier.detect(text, prior=prior or None)
+        detection = identifier.detect(text, prior=self.telegram_language)
         if detection is None or detection.confidence < OFFER_MIN_CONFIDENCE:
             return None
         if detection.language not in self.s.languages.enabled:

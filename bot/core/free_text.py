@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 
 from bot.core import actions
 from bot.core.events import Button, Reply
-from bot.i18n.languages import pick_language
+from bot.nlu.classifier import Prediction
 from bot.nlu.intents import faq_topic
-from bot.nlu.understanding import Interpretation
 
 if TYPE_CHECKING:
     from bot.core.conversation import _Turn
@@ -47,8 +46,8 @@ class FreeText:
         turn = self.turn
         if self.understanding is None:
             return [turn.go_menu(prefix=turn.t("freetext.use_buttons"))]
-        meaning = self.understanding.interpret(text, self._prior())
-        if self.understanding.is_sure(meaning):
+        meaning = self.understanding.classifier.predict(text)
+        if self.understanding.is_sure(meaning.confidence):
             if meaning.intent in _YES_NO:
                 answered = await self._yes_no(meaning.intent == "affirm")
                 if answered is not None:
@@ -62,7 +61,7 @@ class FreeText:
         question again. None when the text is not a sure question (the caller shows a hint)."""
         if self.understanding is None:
             return None
-        meaning = self.understanding.interpret(text, self._prior())
+        meaning = self.understanding.classifier.predict(text)
         # Interrupting a question needs more certainty than answering free text at the menu.
         if meaning.confidence < max(self.understanding.threshold, ASIDE_MIN_CONFIDENCE):
             return None
@@ -102,7 +101,7 @@ class FreeText:
         key = prefixes.get(intent)
         return [turn.go_menu(prefix=t(key) if key else None)]
 
-    def did_you_mean(self, meaning: Interpretation) -> Reply:
+    def did_you_mean(self, meaning: Prediction) -> Reply:
         turn = self.turn
         t = turn.t
         buttons: list[tuple[Button, ...]] = []
@@ -133,19 +132,15 @@ class FreeText:
             return await turn.forget() if yes else turn.go_menu()
         return None
 
-    def _prior(self) -> str | None:
-        """The person's Telegram language, when the bot offers it: a hint for close calls."""
-        turn = self.turn
-        return pick_language(turn.person.platform_language, turn.s.languages.enabled, "") or None
-
-    async def _remember(self, text: str, meaning: Interpretation) -> None:
+    async def _remember(self, text: str, meaning: Prediction) -> None:
         """Keeps what the bot did not understand, for `engagiert nlu review`, with consent only."""
         turn = self.turn
         if not turn.consented:
             return
+        detection = self.understanding.languages.detect(text, prior=turn.telegram_language)
         await turn.repo.nlu_review.add(
             person_id=turn.person.id,
-            language=meaning.language or turn.lang,
+            language=detection.language if detection else turn.lang,
             text=text[:1000],
             intent=meaning.intent,
             confidence=meaning.confidence,

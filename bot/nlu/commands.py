@@ -10,9 +10,10 @@ from typing import TextIO
 
 from bot.config import PROJECT_ROOT, Settings
 from bot.nlu.classifier import IntentClassifier
-from bot.nlu.evaluation import Evaluation, cross_validate, evaluate
+from bot.nlu.evaluation import Evaluation, cross_validate, evaluate, language_hits
 from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.model_store import load_or_train
+from bot.nlu.romanized import is_romanized
 from bot.nlu.training_data import Example, load_heldout, load_training_data, unseen
 from bot.nlu.understanding import Understanding
 
@@ -60,22 +61,16 @@ def evaluate_command(settings: Settings, folds: int, out: TextIO = sys.stdout) -
         )
         _thresholds(model.models.intents, heldout, settings.nlu_threshold, out)
         identifier = LanguageIdentifier(settings.languages, romanized=model.models.romanized)
-        romanized = [e for e in heldout if _latin_script_for(e.language, e.text)]
-        hits = sum(
-            1 for e in romanized if (d := identifier.detect(e.text)) and d.language == e.language
-        )
-        out.write(
-            f"\nlanguage identification on Latin-script Arabic/Farsi/Pashto held-out messages: "
-            f"{hits}/{len(romanized)} = {hits / max(len(romanized), 1):.1%}"
-        )
-        native = [e for e in heldout if not _latin_script_for(e.language, e.text)]
-        correct = sum(
-            1 for e in native if (d := identifier.detect(e.text)) and d.language == e.language
-        )
-        out.write(
-            f"\nlanguage identification on native-script held-out messages: "
-            f"{correct}/{len(native)} = {correct / max(len(native), 1):.1%}\n"
-        )
+        for label, examples in (
+            ("Latin-script Arabic/Farsi/Pashto", [e for e in heldout if is_romanized(e)]),
+            ("native-script", [e for e in heldout if not is_romanized(e)]),
+        ):
+            hits = language_hits(identifier, examples)
+            out.write(
+                f"\nlanguage identification on {label} held-out messages: "
+                f"{hits}/{len(examples)} = {hits / max(len(examples), 1):.1%}"
+            )
+        out.write("\n")
     if folds > 1:
         started = time.perf_counter()
         _print(
@@ -104,14 +99,6 @@ def _thresholds(
             f"  {threshold:9.2f}  {len(acted) / len(heldout):8.1%}  "
             f"{sum(acted) / max(len(acted), 1):18.1%}{marker}\n"
         )
-
-
-def _latin_script_for(language: str, text: str) -> bool:
-    """Arabic or Farsi written in Latin letters (no library identifies those)."""
-    if language not in {"ar", "fa", "ps"}:
-        return False
-    letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and sum(ch.isascii() for ch in letters) * 2 > len(letters)
 
 
 def predict(settings: Settings, stream: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.nlu.classifier import IntentClassifier
+from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.training_data import Example
 
 
@@ -63,6 +64,15 @@ def evaluate(classifier: IntentClassifier, examples: Sequence[Example]) -> Evalu
     predictions = classifier.predict_many([example.text for example in examples])
     return summarise(
         [(example, p.intent) for example, p in zip(examples, predictions, strict=True)]
+    )
+
+
+def language_hits(identifier: LanguageIdentifier, examples: Sequence[Example]) -> int:
+    """How many examples the identifier assigns to the language of the file they come from."""
+    return sum(
+        1
+        for example in examples
+        if (found := identifier.detect(example.text)) and found.language == example.language
     )
 
 

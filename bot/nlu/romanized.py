@@ -25,6 +25,11 @@ def is_latin_script(text: str) -> bool:
     return bool(letters) and sum(ch.isascii() for ch in letters) * 2 > len(letters)
 
 
+def is_romanized(example: Example) -> bool:
+    """An Arabic, Farsi or Pashto example written in Latin letters."""
+    return example.language in ROMANIZED_LANGUAGES and is_latin_script(example.text)
+
+
 class RomanizedLanguageModel:
     def __init__(self) -> None:
         self._pipeline = Pipeline([

@@ -38,5 +38,5 @@ class Understanding:
             detection.language if detection else None,
         )
 
-    def is_sure(self, interpretation: Interpretation) -> bool:
-        return interpretation.confidence >= self.threshold
+    def is_sure(self, confidence: float) -> bool:
+        return confidence >= self.threshold

@@ -20,6 +20,10 @@ DOMAIN = "messages"
 # Texts only advisors read (lead cards): German, with English as the source. Kept apart so that
 # person-facing catalogues are not asked to translate them.
 ADVISORS_DOMAIN = "advisors"
+# Titles and descriptions of the opportunities catalogue (dialogs/opportunities.yml) and the
+# phrases that explain a match; kept apart because the agency edits them on its own schedule.
+OPPORTUNITIES_DOMAIN = "opportunities"
+DOMAINS = (DOMAIN, ADVISORS_DOMAIN, OPPORTUNITIES_DOMAIN)
 SOURCE_LANGUAGE = "en"
 
 
@@ -32,11 +36,12 @@ def catalog_path(translations_dir: Path, lang: str, domain: str = DOMAIN) -> Pat
 
 
 def read_language(translations_dir: Path, lang: str) -> dict[str, str]:
-    """A language's person-facing texts plus, where it has them, its advisors' texts."""
+    """A language's person-facing texts plus, where it has them, advisors' and opportunities'."""
     messages = read_catalog(catalog_path(translations_dir, lang))
-    advisors = catalog_path(translations_dir, lang, ADVISORS_DOMAIN)
-    if advisors.exists():
-        messages.update(read_catalog(advisors))
+    for domain in (ADVISORS_DOMAIN, OPPORTUNITIES_DOMAIN):
+        path = catalog_path(translations_dir, lang, domain)
+        if path.exists():
+            messages.update(read_catalog(path))
     return messages
 
 

@@ -20,7 +20,13 @@ import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.i18n.catalogs import ADVISORS_DOMAIN, DOMAIN, SOURCE_LANGUAGE, catalog_path
+from bot.i18n.catalogs import (
+    ADVISORS_DOMAIN,
+    DOMAIN,
+    OPPORTUNITIES_DOMAIN,
+    SOURCE_LANGUAGE,
+    catalog_path,
+)
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 BUTTON_LABEL_LIMIT = 40
@@ -51,7 +57,7 @@ TELEGRAM_TAGS = frozenset(
 BUTTON_KEY_RE = re.compile(
     r"^(button\.|menu\.(?!text$)|faq\.[a-z_]+\.title$|intake\.[a-z_]+\.(?!question$|label$|"
     r"other_prompt$)[a-z0-9_]+$|consent\.(yes|no|read_full)$|advisor\.yes$|summary\.confirm$|"
-    r"privacy\.forget(_yes)?$|language\.offer_(yes|no)$)"
+    r"privacy\.forget(_yes)?$|language\.offer_(yes|no)$|opportunity\.[a-z0-9_]+\.title$)"
 )
 NOT_BUTTONS = frozenset({"intake.current_answer"})
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -137,6 +143,7 @@ def _domains(lang: str) -> Iterable[str]:
     yield DOMAIN
     if lang in ADVISOR_LANGUAGES:
         yield ADVISORS_DOMAIN
+    yield OPPORTUNITIES_DOMAIN
 
 
 def check_catalogues(
@@ -186,18 +193,19 @@ def _check_one(
     glossary: list[str],
     translations_dir: Path,
 ) -> None:
-    if path.name == f"{DOMAIN}.po":
+    if path.name in {f"{DOMAIN}.po", f"{OPPORTUNITIES_DOMAIN}.po"}:
         review = REVIEW_RE.search(catalog.header_comment or "")
         if lang != SOURCE_LANGUAGE and review is None:
             report.errors.append(
                 f"{path}: the header must say 'Reviewed by a native speaker: yes' or '... no'"
             )
+    if path.name == f"{DOMAIN}.po":
         report.reviewed[lang] = lang == SOURCE_LANGUAGE or bool(
             review and review.group(1).lower() == "yes"
         )
     german = None
     if lang == "de_simple":
-        german_path = catalog_path(translations_dir, "de")
+        german_path = catalog_path(translations_dir, "de", path.stem)
         german = _read(german_path) if german_path.exists() else None
     english = {str(m.id): str(m.string) for m in source if m.id}
     seen = 0

@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n.catalogs import ADVISORS_DOMAIN, DOMAIN, SOURCE_LANGUAGE, catalog_path
+from bot.i18n.catalogs import DOMAIN, DOMAINS, SOURCE_LANGUAGE, catalog_path
 
 EN_PREFIX = "en: "
 WIDTH = 100
@@ -97,7 +97,7 @@ def update(translations_dir: Path, domain: str = DOMAIN) -> list[UpdateResult]:
 def compile_all(translations_dir: Path) -> list[Path]:
     """Writes a .mo next to every .po (for tools that want binaries; the bot reads .po itself)."""
     written = []
-    for domain in (DOMAIN, ADVISORS_DOMAIN):
+    for domain in DOMAINS:
         for po in sorted(translations_dir.glob(f"*/LC_MESSAGES/{domain}.po")):
             catalog = _read(po)
             mo = po.with_suffix(".mo")

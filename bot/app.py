@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.config import Settings
+from bot.core.advisor_desk import AdvisorDesk, AdvisorDirectory, ConfiguredAdvisors
 from bot.core.content import Content, check_messages, load_content
 from bot.core.conversation import ConversationService, LanguageSettings
 from bot.core.leads import LeadCards
-from bot.core.outbox import AdvisorChannel, Outbox
+from bot.core.outbox import DeliveryChannel, Outbox
+from bot.core.relay import DatabaseTranslationCache, RelayComposer
 from bot.i18n.catalogs import Catalogs, catalog_path
+from bot.mt.cache import CachingTranslator, InMemoryTranslationCache
+from bot.mt.factory import build_translator
+from bot.mt.translator import MachineTranslator
 from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.model_store import load_or_train_apart
 from bot.nlu.understanding import Understanding
@@ -29,16 +36,46 @@ class Core:
     content: Content
     catalogs: Catalogs
     service: ConversationService
+    cards: LeadCards
+    translator: MachineTranslator
 
-    def outbox(self, channel: AdvisorChannel) -> Outbox:
-        """The outbox delivering to `channel`; new leads wake it at once."""
+    def outbox(
+        self,
+        channel: DeliveryChannel,
+        desk: AdvisorDesk | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Outbox:
+        """The outbox delivering to `channel`; whatever queues a message wakes it at once."""
         outbox = Outbox(
-            self.database, channel, max_backoff_seconds=self.settings.outbox_max_backoff_seconds
+            self.database,
+            channel,
+            composer=RelayComposer(self.database, self.translator, self.catalogs),
+            on_undeliverable=self.service.on_undeliverable,
+            max_backoff_seconds=self.settings.outbox_max_backoff_seconds,
+            clock=clock or self.service.clock,
         )
-        self.service.on_lead_created = lambda _lead_id: outbox.wake()
+        self.service.on_queued = outbox.wake
+        if desk is not None:
+            desk.on_queued = outbox.wake
         return outbox
 
+    def advisor_desk(self, directory: AdvisorDirectory | None = None) -> AdvisorDesk:
+        """The advisors' side; `directory` decides who is an advisor (default: config ids)."""
+        advisors = self.settings.advisors
+        return AdvisorDesk(
+            self.database,
+            self.cards,
+            self.catalogs,
+            directory or ConfiguredAdvisors(advisors.ids),
+            reannounce_after=timedelta(hours=advisors.reannounce_after_hours),
+            clock=self.service.clock,
+        )
+
     async def close(self) -> None:
+        close_translator = getattr(self.translator, "close", None)
+        if close_translator is not None:
+            close_translator()
         await self.database.dispose()
 
 
@@ -91,11 +128,19 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         cards,
         language_identifier=identifier,
         understanding=understanding,
+        reannounce_after=timedelta(hours=settings.advisors.reannounce_after_hours),
     )
+    translator = CachingTranslator(build_translator(settings), DatabaseTranslationCache(database))
+    if settings.mt.cache_size:
+        # The same short messages ("ok", "danke") come again and again: keep them at hand.
+        translator = CachingTranslator(translator, InMemoryTranslationCache(settings.mt.cache_size))
     log.info(
-        "core ready: languages %s, database %s", ",".join(settings.languages), database.safe_url
+        "core ready: languages %s, database %s, machine translation %s",
+        ",".join(settings.languages),
+        database.safe_url,
+        translator.name,
     )
-    return Core(settings, database, content, catalogs, service)
+    return Core(settings, database, content, catalogs, service, cards, translator)
 
 
 def _german_date(iso: str) -> str:

@@ -21,6 +21,7 @@ NO_TOKEN_NOTE = (
     "To connect Telegram: create a bot with @BotFather, then run\n"
     "  BOT_TOKEN=<token> ADVISOR_CHAT_ID=<advisors' group id> engagiert run\n"
     "Type a button's number to press it, /help for commands; Ctrl-D ends.\n"
+    "Play the advisor with lines starting '@advisor' (try '@advisor leads').\n"
 )
 
 
@@ -39,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--user", default="local", help="who you are in the database (default: local)"
     )
+    chat.add_argument(
+        "--advisor-name",
+        default="Lena",
+        help="the name the person sees when you play the advisor with @advisor (default: Lena)",
+    )
     chat.add_argument("--verbose", action="store_true", help="show log messages")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -51,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     nlu_sub.add_parser("predict", help="one message per stdin line -> one JSON object per line")
     review = nlu_sub.add_parser("review", help="messages the bot did not understand")
     review.add_argument("--delete", action="store_true", help="delete them after listing")
+    mt = sub.add_parser("mt", help="machine translation models: status, install")
+    mt_sub = mt.add_subparsers(dest="mt_command", required=True)
+    mt_sub.add_parser("status", help="installed language pairs and which languages lack one")
+    mt_install = mt_sub.add_parser("install", help="install a .argosmodel file")
+    mt_install.add_argument("file", help="a .argosmodel fetched with argospm elsewhere")
+    catalog = sub.add_parser("catalog", help="opportunities catalogue: check, sync, export, import")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    catalog_sub.add_parser("check", help="validate dialogs/opportunities.yml against the intake")
+    catalog_sub.add_parser("sync", help="copy the YAML's English texts into the catalogues")
+    catalog_export = catalog_sub.add_parser("export", help="write the catalogue as a CSV file")
+    catalog_export.add_argument("file", nargs="?", help="where to write (default: stdout)")
+    catalog_import = catalog_sub.add_parser("import", help="replace the catalogue by a CSV file")
+    catalog_import.add_argument("file", help="the spreadsheet saved as CSV (UTF-8)")
     i18n = sub.add_parser("i18n", help="translators' workflow: check, extract, update, compile")
     i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_sub.add_parser("check", help="fail on anything that would break a catalogue in use")
@@ -74,15 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 command = "chat"
                 args.lang, args.user, args.verbose = None, "local", False
+                args.advisor_name = "Lena"
                 sys.stderr.write(NO_TOKEN_NOTE)
-        quiet = command in {"chat", "nlu"} and not getattr(args, "verbose", False)
+        quiet = command in {"chat", "nlu", "mt"} and not getattr(args, "verbose", False)
         logging.basicConfig(
             level=logging.WARNING if quiet else settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
         if command == "chat":
-            return asyncio.run(_chat(settings, args.lang, args.user))
+            return asyncio.run(_chat(settings, args.lang, args.user, args.advisor_name))
         if command == "run":
             return asyncio.run(_run(settings, webhook=args.webhook))
         if command == "db":
@@ -91,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _i18n(settings, args.i18n_command)
         if command == "nlu":
             return _nlu(settings, args)
+        if command == "catalog":
+            from bot.catalog import commands as catalog_commands
+
+            return catalog_commands.run(settings, args)
+        if command == "mt":
+            return _mt(settings, args)
     except (ConfigError, ContentError, CatalogError, DatabaseUnavailable, TrainingDataError) as exc:
         sys.stderr.write(f"engagiert: error: {exc}\n")
         return 2
@@ -99,9 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def _chat(settings: Settings, lang: str | None, user: str) -> int:
+async def _chat(settings: Settings, lang: str | None, user: str, advisor_name: str) -> int:
     from bot.app import open_core
-    from bot.console import ConsoleAdvisorChannel, ConsoleChat
+    from bot.console import CONSOLE_ADVISOR_ID, ConsoleChat
+    from bot.core.advisor_desk import ConfiguredAdvisors
     from bot.nlu.model_store import model_is_cached
 
     if lang is not None and lang not in settings.languages:
@@ -112,8 +139,17 @@ async def _chat(settings: Settings, lang: str | None, user: str) -> int:
         sys.stderr.write("Learning to understand free text (first start, about 20 seconds) ...\n")
     core = await open_core(settings)
     try:
-        outbox = core.outbox(ConsoleAdvisorChannel(sys.stdout))
-        chat = ConsoleChat(core.service, outbox, user=user, echo_input=not sys.stdin.isatty())
+        # In the terminal, whoever types @advisor is the advisor: it is the operator's machine.
+        desk = core.advisor_desk(ConfiguredAdvisors(frozenset({CONSOLE_ADVISOR_ID})))
+        chat = ConsoleChat(
+            core.service,
+            desk,
+            user=user,
+            advisor_name=advisor_name,
+            echo_input=not sys.stdin.isatty(),
+        )
+        chat.attach(core.outbox(chat, desk))
+        await desk.reannounce_due()
         await chat.run(sys.stdin, language=lang)
     finally:
         await core.close()
@@ -151,16 +187,16 @@ async def _db_upgrade(settings: Settings) -> int:
 
 def _i18n(settings: Settings, action: str) -> int:
     from bot.i18n import workflow
-    from bot.i18n.catalogs import ADVISORS_DOMAIN, DOMAIN
+    from bot.i18n.catalogs import DOMAINS
     from bot.i18n.check import check_catalogues
 
     directory = settings.translations_dir
     if action == "extract":
-        for domain in (DOMAIN, ADVISORS_DOMAIN):
+        for domain in DOMAINS:
             print(f"wrote {workflow.extract(directory, domain)}")
         return 0
     if action == "update":
-        for domain in (DOMAIN, ADVISORS_DOMAIN):
+        for domain in DOMAINS:
             for result in workflow.update(directory, domain):
                 print(
                     f"{result.language}/{result.domain}: {result.added} new, "
@@ -201,3 +237,13 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
     if args.nlu_command == "predict":
         return commands.predict(settings)
     return asyncio.run(commands.review(settings, args.delete))
+
+
+def _mt(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.mt import commands
+
+    if args.mt_command == "install":
+        return commands.install(settings, Path(args.file))
+    return commands.status(settings)

@@ -59,6 +59,28 @@ class AgencySettings:
 
 
 @dataclass(frozen=True)
+class AdvisorSettings:
+    """Who may act on leads besides the members of the advisors' chat, and the reminders."""
+
+    ids: frozenset[int] = frozenset()
+    reannounce_after_hours: float = 24.0
+    membership_cache_seconds: float = 300.0
+
+
+MT_ENGINES = ("argos", "none")
+
+
+@dataclass(frozen=True)
+class MachineTranslationSettings:
+    """Offline translation of relayed messages (bot/mt); "none" relays originals only."""
+
+    engine: str = "argos"
+    packages_dir: Path = PROJECT_ROOT / "data" / "argos-packages"
+    timeout_seconds: float = 10.0
+    cache_size: int = 2000
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings
     webhook: WebhookSettings
@@ -76,6 +98,8 @@ class Settings:
     nlu_cache_dir: Path = field(default=PROJECT_ROOT / "data" / "nlu")
     dialogs_dir: Path = field(default=PROJECT_ROOT / "dialogs")
     translations_dir: Path = field(default=PROJECT_ROOT / "translations")
+    advisors: AdvisorSettings = field(default_factory=AdvisorSettings)
+    mt: MachineTranslationSettings = field(default_factory=MachineTranslationSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -211,6 +235,45 @@ def load_settings(
         nlu_cache_dir=_path(base, nlu.get("cache_dir"), PROJECT_ROOT / "data" / "nlu"),
         dialogs_dir=_path(base, raw.get("dialogs_dir"), PROJECT_ROOT / "dialogs"),
         translations_dir=_path(base, raw.get("translations_dir"), PROJECT_ROOT / "translations"),
+        advisors=_advisor_settings(section("advisors"), env),
+        mt=_mt_settings(section("mt"), env, base),
+    )
+
+
+def _mt_settings(
+    mt: Mapping[str, Any], env: Mapping[str, str], base: Path
+) -> MachineTranslationSettings:
+    engine = str(_env(env, "MT_ENGINE", mt.get("engine")) or "argos").strip().lower()
+    if engine not in MT_ENGINES:
+        raise ConfigError(f"MT_ENGINE (mt.engine) must be argos or none, got {engine!r}")
+    cache_size = _int_or_none("mt.cache_size", mt.get("cache_size", 2000))
+    if cache_size is None or cache_size < 0:
+        raise ConfigError(f"mt.cache_size must be 0 or more, got {cache_size!r}")
+    return MachineTranslationSettings(
+        engine=engine,
+        packages_dir=_path(base, mt.get("packages_dir"), PROJECT_ROOT / "data" / "argos-packages"),
+        timeout_seconds=_positive("mt.timeout_seconds", mt.get("timeout_seconds", 10)),
+        cache_size=cache_size,
+    )
+
+
+def _advisor_settings(advisors: Mapping[str, Any], env: Mapping[str, str]) -> AdvisorSettings:
+    raw_ids = _env(env, "ADVISOR_IDS", advisors.get("ids"))
+    if isinstance(raw_ids, str):
+        raw_ids = [part for part in raw_ids.replace(",", " ").split() if part]
+    ids: set[int] = set()
+    for value in raw_ids or []:
+        number = _int_or_none("ADVISOR_IDS (advisors.ids)", value)
+        if number is not None:
+            ids.add(number)
+    return AdvisorSettings(
+        ids=frozenset(ids),
+        reannounce_after_hours=_positive(
+            "advisors.reannounce_after_hours", advisors.get("reannounce_after_hours", 24)
+        ),
+        membership_cache_seconds=_positive(
+            "advisors.membership_cache_seconds", advisors.get("membership_cache_seconds", 300)
+        ),
     )
 
 

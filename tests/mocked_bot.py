@@ -10,7 +10,18 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import UNSET_PARSE_MODE, Chat, Message, ResponseParameters
+from aiogram.types import (
+    UNSET_PARSE_MODE,
+    Chat,
+    ChatFullInfo,
+    ChatMemberLeft,
+    ChatMemberMember,
+    ForumTopic,
+    Message,
+    MessageId,
+    ResponseParameters,
+    User,
+)
 
 BOT_TOKEN = "42:TEST-TOKEN-0123456789abcdefghijklmnopqrstu"
 
@@ -24,6 +35,10 @@ class MockedSession(BaseSession):
         self.responses: deque[Response[Any] | Exception] = deque()
         self.requests: list[TelegramMethod[Any]] = []
         self._message_id = 1000
+        self._topic_id = 70
+        # What getChat says of group chats, and who getChatMember says is a member.
+        self.forum = False
+        self.members: set[int] = set()
 
     def add_result(self, method: type[TelegramMethod[Any]], result: Any) -> None:
         self.responses.append(Response[method.__returning__](ok=True, result=result))  # type: ignore[name-defined]
@@ -73,6 +88,33 @@ class MockedSession(BaseSession):
                 chat=Chat(id=chat_id, type=chat_type),
                 text=getattr(method, "text", ""),
             )
+        if name == "GetChat":
+            chat_id = int(method.chat_id)
+            return ChatFullInfo(
+                id=chat_id,
+                type="supergroup" if chat_id < 0 else "private",
+                is_forum=self.forum or None,
+                accent_color_id=0,
+                max_reaction_count=0,
+                accepted_gift_types={
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            )
+        if name == "CreateForumTopic":
+            self._topic_id += 1
+            return ForumTopic(message_thread_id=self._topic_id, name=method.name, icon_color=0)
+        if name == "CopyMessage":
+            self._message_id += 1
+            return MessageId(message_id=self._message_id)
+        if name == "GetChatMember":
+            member = User(id=int(method.user_id), is_bot=False, first_name="X")
+            if int(method.user_id) in self.members:
+                return ChatMemberMember(user=member)
+            return ChatMemberLeft(user=member)
         return True
 
     async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:

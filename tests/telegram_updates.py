@@ -75,3 +75,53 @@ def press_update(
         id=str(next(_ids)), from_user=sender, chat_instance="ci", message=message, data=data
     )
     return Update(update_id=next(_ids), callback_query=query)
+
+
+def group_chat(chat_id: int, *, forum: bool = False) -> Chat:
+    return Chat(id=chat_id, type="supergroup", title="Beratung", is_forum=forum or None)
+
+
+def group_message_update(
+    text: str | None,
+    chat_id: int,
+    *,
+    from_user: User,
+    topic_id: int | None = None,
+    reply_to: int | None = None,
+    forum: bool = False,
+    **content: Any,
+) -> Update:
+    """A message in the advisors' group: in a forum topic, or replying to a message there."""
+    chat = group_chat(chat_id, forum=forum)
+    entities = None
+    if text and text.startswith("/"):
+        entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
+    replied = None
+    if reply_to is not None:
+        replied = Message(message_id=reply_to, date=NOW, chat=chat, text="(card)")
+    message = Message(
+        message_id=next(_ids),
+        date=NOW,
+        chat=chat,
+        from_user=from_user,
+        text=text,
+        entities=entities,
+        message_thread_id=topic_id,
+        is_topic_message=True if topic_id is not None else None,
+        reply_to_message=replied,
+        **content,
+    )
+    return Update(update_id=next(_ids), message=message)
+
+
+def group_press_update(action: str, chat_id: int, *, from_user: User, message_id: int) -> Update:
+    """A press on a button of a message in the advisors' group (the lead card)."""
+    message = Message(message_id=message_id, date=NOW, chat=group_chat(chat_id), text="(card)")
+    query = CallbackQuery(
+        id=str(next(_ids)),
+        from_user=from_user,
+        chat_instance="group",
+        message=message,
+        data=PressData(action=action).pack(),
+    )
+    return Update(update_id=next(_ids), callback_query=query)

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import open_core
-from bot.console import ConsoleAdvisorChannel, ConsoleChat, html_to_plain
+from bot.console import CONSOLE_ADVISOR_ID, ConsoleChat, html_to_plain
+from bot.core.advisor_desk import ConfiguredAdvisors
+from bot.i18n.rtl import strip_bidi_controls
 from tests.conftest import make_settings
+from tests.test_handoff import FakeTranslator
 
 # The intake in English, one line per input, as a person types it in `engagiert chat --lang en`.
 # Numbers press the numbered buttons of the last message.
@@ -151,10 +154,18 @@ def test_html_is_shown_as_plain_text(html: str, plain: str) -> None:
     assert html_to_plain(html) == plain
 
 
-async def test_console_chat_in_process_prints_numbered_buttons(tmp_path) -> None:
+async def console(tmp_path: Path, out: io.StringIO):  # type: ignore[no-untyped-def]
     core = await open_core(make_settings(tmp_path))
+    core.translator = FakeTranslator()
+    desk = core.advisor_desk(ConfiguredAdvisors(frozenset({CONSOLE_ADVISOR_ID})))
+    chat = ConsoleChat(core.service, desk, out=out)
+    chat.attach(core.outbox(chat, desk))
+    return core, chat
+
+
+async def test_console_chat_in_process_prints_numbered_buttons(tmp_path) -> None:
     out = io.StringIO()
-    chat = ConsoleChat(core.service, core.outbox(ConsoleAdvisorChannel(out)), out=out)
+    core, chat = await console(tmp_path, out)
     await chat.start(language="de")
     await chat.handle_line("3\n")  # Persönliche Beratung
     await chat.handle_line("1\n")  # Ja, bitte
@@ -162,3 +173,33 @@ async def test_console_chat_in_process_prints_numbered_buttons(tmp_path) -> None
     text = out.getvalue()
     assert "[1] ❓" in text and "[5] 🔒" in text
     assert "[advisors] Neue Anfrage #1 · Beratungswunsch" in text
+
+
+async def test_the_terminal_plays_the_advisor_for_the_whole_relay(tmp_path) -> None:
+    out = io.StringIO()
+    core, chat = await console(tmp_path, out)
+    await chat.start(language="ar")
+    await chat.handle_line("3")  # talk to an advisor
+    await chat.handle_line("1")  # yes, please
+    await chat.handle_line("@advisor leads")
+    await chat.handle_line("@advisor claim 1")
+    await chat.handle_line("@advisor 1 Hallo, wie kann ich helfen?")
+    await chat.handle_line("أريد أن أساعد في الترجمة")
+    await chat.handle_line("@advisor note 1 spricht gut Englisch")
+    await chat.handle_line("@advisor status 1 contacted")
+    await chat.handle_line("@advisor close 1")
+    await chat.handle_line("@advisor dance")
+    await core.close()
+    text = strip_bidi_controls(out.getvalue())
+    assert "[advisors] Neue Anfrage #1 · Beratungswunsch" in text
+    assert "[advisors]   [Übernehmen] -> @advisor claim 1" in text
+    assert "[advisors] #1 · Arabisch · wartet" in text
+    assert "Lena" in text  # the person is told who is with them
+    assert "[de→ar] Hallo, wie kann ich helfen?" in text
+    assert "[advisors] أريد أن أساعد في الترجمة" in text
+    assert "[advisors] [ar→de] أريد أن أساعد في الترجمة" in text
+    assert "[advisors] Notiz zu Anfrage #1 gespeichert" in text
+    assert "[advisors] Anfrage #1: kontaktiert." in text
+    assert "[advisors] Anfrage #1 ist geschlossen" in text
+    assert "[advisors] @advisor leads | lead N" in text  # unknown verbs get the help line
+    assert "spricht gut Englisch" not in text.split("[advisors] Notiz")[0]

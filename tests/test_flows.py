@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.app import Core, open_core
 from bot.config import Settings
+from bot.core.advisor_desk import AdvisorRef, ConfiguredAdvisors
 from bot.core.events import (
     Button,
     Command,
@@ -363,8 +364,8 @@ async def test_happy_path_creates_lead_card_and_profile(core: Core):
 
     async with core.database.transaction() as repo:
         items = await repo.outbox.all()
-    assert len(items) == 1
-    card = items[0]
+    assert [item.kind for item in items] == ["open_topic", "lead_card"]
+    card = items[1]
     assert (card.kind, card.status, card.destination, card.lead_id) == (
         "lead_card",
         "pending",
@@ -388,7 +389,7 @@ async def test_happy_path_creates_lead_card_and_profile(core: Core):
     reply = await chat.send(Press("confirm"))
     assert reply.text.startswith(STALE)
     assert await count(core, Lead) == 1
-    assert await count(core, OutboxItem) == 1
+    assert await count(core, OutboxItem) == 2  # the topic and the card, once
 
     # Coming back later starts from the saved profile's summary.
     reply = await chat.command("menu")
@@ -463,17 +464,16 @@ async def test_advisor_without_consent_creates_contact_lead(core: Core):
     assert (lead.kind, lead.language, lead.answers) == ("contact", "en", {})
     assert lead.contact == {"channel": "test", "id": "p1", "name": "Amira <A>", "username": "amira"}
     async with core.database.transaction() as repo:
-        items = await repo.outbox.all()
-    assert len(items) == 1
+        _topic, card = await repo.outbox.all()
     de = core.catalogs.get("de")
-    assert items[0].text.startswith(f"<b>Neue Anfrage #{lead.id} · Beratungswunsch</b>")
-    assert de("card.no_profile") in items[0].text
-    assert "Amira &lt;A&gt;" in items[0].text
+    assert card.text.startswith(f"<b>Neue Anfrage #{lead.id} · Beratungswunsch</b>")
+    assert de("card.no_profile") in card.text
+    assert "Amira &lt;A&gt;" in card.text
     state = await chat.state()
     assert (state.consent_version, state.answers, state.profile) == (None, {}, None)
-    # The old "Yes, please" button does not create a second lead.
+    # The old "Yes, please" button does not create a second lead: the request is under way.
     reply = await chat.send(Press("advisor:yes"))
-    assert reply.text.startswith(STALE)
+    assert f"Your request #{lead.id} is already with the agency" in reply.text
     assert await count(core, Lead) == 1
 
 
@@ -481,6 +481,9 @@ async def test_advisor_after_a_confirmed_profile_carries_the_answers(core: Core)
     chat = Chat(core)
     await go_to(chat, "summary")
     await chat.press("Send to the team")
+    # The advisors close the first request; later the person asks to talk to someone again.
+    desk = core.advisor_desk(ConfiguredAdvisors(frozenset({1})))
+    assert (await desk.close(AdvisorRef(1, "Lena"), 1)).ok
     await chat.command("menu")
     await chat.press("Talk to an advisor")
     await chat.press("Yes, please")

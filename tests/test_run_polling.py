@@ -49,6 +49,16 @@ class FakeBotApi:
                 "text": params.get("text"),
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
             }
+        elif method == "getChat":  # the advisors' group, without forum topics
+            gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+            result = {
+                "id": int(str(params["chat_id"])),
+                "type": "supergroup",
+                "title": "Beratung",
+                "accent_color_id": 0,
+                "max_reaction_count": 0,
+                "accepted_gift_types": dict.fromkeys((*gifts, "gifts_from_channels"), False),
+            }
         else:
             result = True
         return web.json_response({"ok": True, "result": result})
@@ -139,11 +149,20 @@ async def test_polling_process_answers_and_delivers_queued_leads(tmp_path: Path)
     assert [label for label in labels if label.startswith("✓")] == ["✓ Українська"]
     (card,) = api.sent_to(ADVISORS)
     assert "Neue Anfrage #1" in str(card["text"]) and "Beratungswunsch" in str(card["text"])
-    registered = [p.get("language_code") for m, p in api.calls if m == "setMyCommands"]
+    registered = [
+        p.get("language_code")
+        for m, p in api.calls
+        if m == "setMyCommands" and "chat_id" not in str(p.get("scope"))
+    ]
     # Every language Telegram has a code for (easy German shares German's menu).
     assert sorted(map(str, registered)) == sorted(
         ["None", "de", "en", "ar", "fa", "uk", "ru", "tr", "fr", "es", "ps", "ku", "ti"]
     )
+    # ... and the advisors' commands, in their chat only.
+    (advisors,) = [
+        p for m, p in api.calls if m == "setMyCommands" and "chat_id" in str(p.get("scope"))
+    ]
+    assert "/leads" not in str(advisors["commands"]) and '"leads"' in str(advisors["commands"])
     assert process.returncode == 0, err.decode()
     assert TOKEN not in err.decode()
 

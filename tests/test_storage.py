@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 
 from bot.app import open_core
 from bot.core.events import Command, PersonRef, Press
-from bot.core.leads import create_lead
+from bot.core.handoff import Handoff
 from bot.storage.database import Database
 from tests.conftest import make_settings
 
@@ -20,8 +20,11 @@ async def test_migrations_create_every_table_and_are_idempotent(any_database: Da
     async with any_database.engine.connect() as connection:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert {"persons", "conversations", "profiles", "leads", "outbox"} <= tables
-    assert version == "0003"
+    assert {
+        "persons", "conversations", "profiles", "leads", "outbox", "nlu_review", "lead_events",
+        "relay_messages", "translation_cache",
+    } <= tables  # fmt: skip
+    assert version == "0004"
 
 
 async def test_person_is_unique_per_channel_and_id(any_database: Database) -> None:
@@ -75,13 +78,51 @@ async def test_outbox_claims_only_due_items_oldest_first(any_database: Database)
     async with any_database.transaction() as repo:
         for number in range(3):
             await repo.outbox.enqueue(
-                kind="lead_card", destination="advisors", text=f"card {number}"
+                kind="lead_card", destination="advisors", text=f"card {number}", channel="telegram"
             )
-        later = await repo.outbox.enqueue(kind="lead_card", destination="advisors", text="later")
+        later = await repo.outbox.enqueue(
+            kind="lead_card", destination="advisors", text="later", channel="telegram"
+        )
         later.next_attempt_at = now + timedelta(hours=1)
+        await repo.outbox.enqueue(
+            kind="message", destination="person", text="console", channel="console"
+        )
     async with any_database.transaction() as repo:
-        due = await repo.outbox.claim_due(now + timedelta(seconds=1))
+        due = await repo.outbox.claim_due(now + timedelta(seconds=1), ("telegram",))
     assert [item.text for item in due] == ["card 0", "card 1", "card 2"]
+
+
+async def test_outbox_keeps_the_order_of_items_sharing_a_key(any_database: Database) -> None:
+    """A card's edit waits while the card itself is pending (e.g. leased, or backing off)."""
+    now = datetime.now(UTC)
+    async with any_database.transaction() as repo:
+        card = await repo.outbox.enqueue(
+            kind="lead_card",
+            destination="advisors",
+            text="card",
+            channel="telegram",
+            ordering_key="lead:1",
+        )
+        await repo.outbox.enqueue(
+            kind="card_edit",
+            destination="advisors",
+            text="edit",
+            channel="telegram",
+            ordering_key="lead:1",
+        )
+        await repo.outbox.enqueue(
+            kind="lead_card", destination="advisors", text="other", channel="telegram",
+            ordering_key="lead:2",
+        )  # fmt: skip
+        card.next_attempt_at = now + timedelta(minutes=5)  # backing off
+    async with any_database.transaction() as repo:
+        due = await repo.outbox.claim_due(now + timedelta(seconds=1), ("telegram",))
+        assert [item.text for item in due] == ["other"]
+        (card,) = [i for i in await repo.outbox.pending() if i.text == "card"]
+        card.status = "sent"
+    async with any_database.transaction() as repo:
+        due = await repo.outbox.claim_due(now + timedelta(seconds=1), ("telegram",))
+        assert [item.text for item in due] == ["edit", "other"]
 
 
 @pytest.mark.postgres
@@ -89,7 +130,7 @@ async def test_two_workers_never_claim_the_same_outbox_item(postgres_database: D
     async with postgres_database.transaction() as repo:
         for number in range(6):
             await repo.outbox.enqueue(
-                kind="lead_card", destination="advisors", text=f"card {number}"
+                kind="lead_card", destination="advisors", text=f"card {number}", channel="telegram"
             )
     now = datetime.now(UTC) + timedelta(seconds=1)
     first_claimed = asyncio.Event()
@@ -97,7 +138,7 @@ async def test_two_workers_never_claim_the_same_outbox_item(postgres_database: D
 
     async def worker(limit: int, hold: bool) -> list[int]:
         async with postgres_database.transaction() as repo:
-            items = await repo.outbox.claim_due(now, limit=limit)
+            items = await repo.outbox.claim_due(now, ("telegram",), limit=limit)
             if hold:
                 first_claimed.set()
                 await release.wait()
@@ -132,6 +173,9 @@ async def test_whole_conversation_runs_on_postgresql(tmp_path, postgres_database
         assert conversation.answers == {"first_name": None, "age_group": "age_18_26"}
 
 
+open_handoff = Handoff.open
+
+
 async def _advisor_requests(service, ref: PersonRef) -> None:  # type: ignore[no-untyped-def]
     await service.handle(ref, Command("start"))
     await service.handle(ref, Press("lang:en"))
@@ -146,10 +190,11 @@ async def test_a_double_tap_creates_one_lead(tmp_path, any_database: Database) -
         *(core.service.handle(ref, Press("advisor:yes")) for _ in range(2))
     )
     texts = sorted(r[0].text for r in replies)
-    assert sum("#1" in text for text in texts) == 1
-    assert sum("older message" in text for text in texts) == 1
+    assert sum("Done! Your request has the number" in text for text in texts) == 1
+    assert sum("already with the agency" in text for text in texts) == 1
     async with any_database.transaction() as repo:
-        assert len(await repo.outbox.all()) == 1
+        cards = [item for item in await repo.outbox.all() if item.kind == "lead_card"]
+        assert len(cards) == 1
 
 
 @pytest.mark.postgres
@@ -164,14 +209,14 @@ async def test_two_bot_processes_serialise_one_persons_updates(
     ref = PersonRef("telegram", "32", "en")
     await _advisor_requests(first.service, ref)
 
-    async def slow_create_lead(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def slow_open(self, lead, person):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.3)  # both workers are inside their transaction by now
-        return await create_lead(*args, **kwargs)
+        return await open_handoff(self, lead, person)
 
-    monkeypatch.setattr("bot.core.conversation.create_lead", slow_create_lead)
+    monkeypatch.setattr("bot.core.handoff.Handoff.open", slow_open)
     await asyncio.gather(
         first.service.handle(ref, Press("advisor:yes")),
         second.service.handle(ref, Press("advisor:yes")),
     )
     async with postgres_database.transaction() as repo:
-        assert len(await repo.outbox.all()) == 1
+        assert len(await repo.leads.open()) == 1

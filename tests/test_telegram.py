@@ -12,8 +12,8 @@ from aiogram.methods import EditMessageText, SendMessage, SetMyCommands
 
 from bot.app import Core
 from bot.core.outbox import Outbox
-from bot.telegram.advisors import TelegramAdvisorChannel
 from bot.telegram.callbacks import PressData
+from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.setup import build_bot, build_dispatcher, register_commands
 from tests.conftest import make_settings
 from tests.mocked_bot import MockedBot
@@ -84,7 +84,7 @@ def bot() -> MockedBot:
 
 @pytest.fixture
 def dispatcher(core: Core) -> Dispatcher:
-    return build_dispatcher(core)
+    return build_dispatcher(core, core.advisor_desk())
 
 
 @pytest.fixture
@@ -165,9 +165,9 @@ async def test_whole_intake_over_telegram_reaches_the_advisors_group(
     await person.press("Send to the team")
     assert "#1" in person.last_screen().text
 
-    outbox = Outbox(core.database, TelegramAdvisorChannel(bot, ADVISORS))
+    outbox = Outbox(core.database, TelegramDelivery(bot, ADVISORS))
     result = await outbox.flush()
-    assert (result.sent, result.failed) == (1, 0)
+    assert (result.sent, result.failed) == (2, 0)  # the topic (none: no forum) and the card
     card = [r for r in bot.session.requests if isinstance(r, SendMessage) and r.chat_id == ADVISORS]
     assert len(card) == 1
     text = card[0].text
@@ -177,7 +177,7 @@ async def test_whole_intake_over_telegram_reaches_the_advisors_group(
     assert "أريد أن أساعد &lt;أطفال&gt; &amp; عائلات" in text
     assert 'href="tg://user?id=111"' in text and "@amal_l" in text
     async with core.database.transaction() as repo:
-        (item,) = await repo.outbox.all()
+        _topic, item = await repo.outbox.all()
         assert item.status == "sent" and item.external_chat == ADVISORS
 
 
@@ -227,31 +227,33 @@ async def test_lead_card_stays_queued_while_telegram_refuses_and_goes_out_later(
     assert "#1" in person.last_screen().text
 
     now = datetime.now(UTC)  # the card was queued just now, at the real time
-    outbox = Outbox(core.database, TelegramAdvisorChannel(bot, ADVISORS), clock=lambda: now)
+    outbox = Outbox(core.database, TelegramDelivery(bot, ADVISORS), clock=lambda: now)
     bot.session.add_api_error(400, "Bad Request: chat not found")
     with caplog.at_level(logging.WARNING):
         assert (await outbox.flush()).failed == 1
     assert "chat not found" in caplog.text and "lead 1" in caplog.text
     async with core.database.transaction() as repo:
-        (item,) = await repo.outbox.pending()
+        item, card = await repo.outbox.pending()
         assert item.attempts == 1 and "chat not found" in (item.last_error or "")
+        assert card.attempts == 0  # waits for the item before it
 
     now += timedelta(seconds=6)
     bot.session.add_api_error(429, "Too Many Requests: retry after 30", retry_after=30)
     assert (await outbox.flush()).failed == 1
     async with core.database.transaction() as repo:
-        (item,) = await repo.outbox.pending()
+        item, _card = await repo.outbox.pending()
         waited = item.next_attempt_at.replace(tzinfo=UTC) - now
         assert timedelta(seconds=29) <= waited <= timedelta(seconds=31)
 
     now += timedelta(seconds=10)
     assert (await outbox.flush()).sent == 0  # not due yet: Telegram asked for 30 s
     now += timedelta(seconds=25)
-    assert (await outbox.flush()).sent == 1
+    assert (await outbox.flush()).sent == 2
     cards = [
         r for r in bot.session.requests if isinstance(r, SendMessage) and r.chat_id == ADVISORS
     ]
-    assert len(cards) == 3  # refused, rate-limited, delivered: one card, never lost
+    assert len(bot.session.of_type("GetChat")) == 3  # refused, rate-limited, then it worked
+    assert len(cards) == 1  # one card, never lost
     assert "Beratungswunsch" in cards[-1].text
 
 
@@ -260,10 +262,10 @@ async def test_missing_advisor_chat_keeps_the_card_queued(core: Core, person: Te
     await person.press("English")
     await person.press("Talk to an advisor")
     await person.press("Yes, please")
-    outbox = Outbox(core.database, TelegramAdvisorChannel(bot, None))
+    outbox = Outbox(core.database, TelegramDelivery(bot, None))
     assert (await outbox.flush()).failed == 1
     async with core.database.transaction() as repo:
-        (item,) = await repo.outbox.pending()
+        item, _card = await repo.outbox.pending()
         assert "ADVISOR_CHAT_ID" in (item.last_error or "")
 
 

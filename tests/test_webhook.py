@@ -21,7 +21,9 @@ PATH = "/telegram/webhook"
 @pytest.fixture
 async def client(core: Core):
     bot = MockedBot()
-    app = build_webhook_app(build_dispatcher(core), bot, secret=SECRET, path=PATH)
+    app = build_webhook_app(
+        build_dispatcher(core, core.advisor_desk()), bot, secret=SECRET, path=PATH
+    )
     async with TestClient(TestServer(app)) as client:
         client.bot = bot  # type: ignore[attr-defined]
         yield client

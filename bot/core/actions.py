@@ -19,6 +19,7 @@ CONSENT_NO = "consent:no"
 CONSENT_FULL = "consent:full"
 CONFIRM = "confirm"
 CANCEL = "cancel"
+END_HANDOFF = "handoff:end"
 
 SIMPLE = frozenset(
     {
@@ -36,6 +37,7 @@ SIMPLE = frozenset(
         CONSENT_FULL,
         CONFIRM,
         CANCEL,
+        END_HANDOFF,
     }
 )
 MAX_BYTES = 64
@@ -76,6 +78,45 @@ def back(step: str) -> str:
 
 def edit(step: str) -> str:
     return f"e:{step}"
+
+
+# Buttons on the advisors' lead card. They name the lead; who may press them is checked by the
+# advisor desk against the advisors' chat, not trusted from the button.
+ADVISOR_STATUSES = ("contacted", "appointment", "placed", "completed", "not_interested")
+
+
+def claim(lead_id: int) -> str:
+    return f"adv:claim:{lead_id}"
+
+
+def set_status(lead_id: int, status: str) -> str:
+    return f"adv:status:{lead_id}:{status}"
+
+
+def close(lead_id: int) -> str:
+    return f"adv:close:{lead_id}"
+
+
+@dataclass(frozen=True)
+class AdvisorAction:
+    verb: str  # claim | status | close
+    lead_id: int
+    status: str | None = None
+
+
+def parse_advisor(action: str) -> AdvisorAction | None:
+    """None for anything that is not a well-formed card button."""
+    if not action or len(action.encode()) > MAX_BYTES:
+        return None
+    parts = action.split(":")
+    if len(parts) < 3 or parts[0] != "adv" or not parts[2].isdigit() or len(parts[2]) > 12:
+        return None
+    verb, lead_id = parts[1], int(parts[2])
+    if verb in {"claim", "close"} and len(parts) == 3:
+        return AdvisorAction(verb, lead_id)
+    if verb == "status" and len(parts) == 4 and parts[3] in ADVISOR_STATUSES:
+        return AdvisorAction(verb, lead_id, parts[3])
+    return None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core import actions
@@ -31,7 +31,16 @@ from bot.core.events import (
 )
 from bot.core.flows import Step
 from bot.core.free_text import FreeText
-from bot.core.leads import LeadCards, contact_of, create_lead
+from bot.core.handoff import (
+    TO_ADVISORS,
+    Handoff,
+    LeadMail,
+    buttons_payload,
+    person_key,
+    relay_message,
+)
+from bot.core.leads import CLOSED, WITH_ADVISOR, LeadCards, contact_of
+from bot.core.outbox import PERSON, Kind
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import pick_language
@@ -39,7 +48,7 @@ from bot.i18n.presentation import present
 from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.understanding import Understanding
 from bot.storage.database import Database
-from bot.storage.models import Conversation, Person
+from bot.storage.models import Conversation, Lead, OutboxItem, Person
 from bot.storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,8 @@ OFFER_MIN_CONFIDENCE = 0.9
 OFFER_SKIP_STEPS = frozenset({"first_name", "phone", "email", "hours_per_week"})
 # Screens on which a press of "cancel" or /cancel stops something.
 _INTAKE_SCREENS = frozenset({"intake", "summary", "consent"})
+# Media an advisor can receive as they are (copied, not translated).
+COPYABLE = frozenset({"photo", "document", "voice", "audio", "video", "video_note"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,7 @@ class ConversationService:
         language_identifier: LanguageIdentifier | None = None,
         understanding: Understanding | None = None,
         on_lead_created: Callable[[int], None] | None = None,
+        reannounce_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = database
@@ -83,8 +95,11 @@ class ConversationService:
         self.language_identifier = language_identifier
         self.understanding = understanding
         self.language_names = catalogs.native_names(languages.enabled)
-        # Public so the composition root can wire the outbox in after the channel exists.
+        # Public so the composition root can wire the outbox in after the channel exists:
+        # called after a commit that queued messages (lead id, or None for other messages).
         self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
+        self.on_queued: Callable[[], None] = lambda: None
+        self.reannounce_after = reannounce_after
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -103,6 +118,7 @@ class ConversationService:
                 if ref.platform_language:
                     person.platform_language = ref.platform_language[:16]
                 person.last_seen_at = self.clock()
+                person.unreachable_at = None  # they write, so they can be reached again
                 conversation = await repo.conversations.get_or_create(person.id)
                 turn = _Turn(self, repo, person, conversation, ref, event)
                 replies = [present(reply, turn.lang) for reply in await turn.run()]
@@ -110,7 +126,55 @@ class ConversationService:
             for lead_id in turn.created_leads:
                 log.info("lead %s created for person %s", lead_id, person_id)
                 self.on_lead_created(lead_id)
+            if turn.queued:
+                self.on_queued()
             return replies
+
+    async def queue_replies(self, ref: PersonRef, replies: Sequence[Reply]) -> None:
+        """Replies a channel could not send right away, handed to the outbox to retry."""
+        if not replies:
+            return
+        async with self.db.transaction() as repo:
+            person, _created = await repo.persons.get_or_create(ref.channel, ref.external_id)
+            for reply in replies:
+                await repo.outbox.enqueue(
+                    kind=Kind.MESSAGE,
+                    destination=PERSON,
+                    text=reply.text,
+                    person_id=person.id,
+                    channel=person.channel,
+                    ordering_key=person_key(person.id),
+                    payload={"buttons": buttons_payload(reply.buttons)} if reply.buttons else {},
+                )
+        self.on_queued()
+
+    def lead_mail(self, repo: Repositories) -> LeadMail:
+        return LeadMail(repo, self.cards, self.catalogs)
+
+    def handoff(self, repo: Repositories) -> Handoff:
+        return Handoff(
+            repo, self.lead_mail(repo), reannounce_after=self.reannounce_after, clock=self.clock
+        )
+
+    async def on_undeliverable(self, repo: Repositories, item: OutboxItem) -> None:
+        """The outbox gave up on a message to a person (they blocked the bot): mark them
+        unreachable and tell the advisors on the lead's card and in its thread."""
+        if item.destination != "person" or item.person_id is None:
+            return
+        person = await repo.persons.get(item.person_id)
+        if person is None:
+            return
+        first_time = person.unreachable_at is None
+        person.unreachable_at = self.clock()
+        lead_id = item.lead_id or person.active_lead_id
+        lead = await repo.leads.get(lead_id) if lead_id else None
+        if lead is None or not first_time:
+            return
+        mail = self.lead_mail(repo)
+        await mail.card_edit(lead, person)
+        await mail.thread_note(lead, self.catalogs.get("de")("thread.unreachable"))
+        await repo.lead_events.add(lead.id, "unreachable")
+        log.info("person %s is unreachable (blocked the bot); lead %s updated", person.id, lead.id)
 
 
 class _Turn:
@@ -134,6 +198,9 @@ class _Turn:
         self.flow = service.content.intake
         self.via_button = isinstance(event, Press)
         self.created_leads: list[int] = []
+        self.queued = False
+        # The lead being handed over (waiting or with an advisor), loaded by run().
+        self.lead: Lead | None = None
 
     # -- language ---------------------------------------------------------------------------
     @property
@@ -165,6 +232,7 @@ class _Turn:
     # -- dispatch ---------------------------------------------------------------------------
     async def run(self) -> list[Reply]:
         event = self.event
+        self.lead = await self._active_lead()
         if isinstance(event, Resume):
             return self.on_resume(event)
         if isinstance(event, Command):
@@ -174,8 +242,92 @@ class _Turn:
         if isinstance(event, Text):
             return await self.on_text(event.text)
         if isinstance(event, Unsupported):
+            if self.with_advisor and event.source and event.kind in COPYABLE:
+                return await self.relay_media(event)
             return [self.current(prefix=self.t("unsupported.content"), edit=False)]
         raise TypeError(f"unknown event {event!r}")
+
+    # -- handoff ----------------------------------------------------------------------------
+    async def _active_lead(self) -> Lead | None:
+        lead_id = self.person.active_lead_id
+        lead = await self.repo.leads.get(lead_id) if lead_id else None
+        if lead is None or lead.handoff == CLOSED:
+            self.person.active_lead_id = None
+            return None
+        return lead
+
+    @property
+    def with_advisor(self) -> bool:
+        return self.lead is not None and self.lead.handoff == WITH_ADVISOR
+
+    @property
+    def answering_question(self) -> bool:
+        return self.conv.screen in {"intake", "language"} and (
+            self.conv.step is not None or self.conv.screen == "language"
+        )
+
+    async def relay_text(self, text: str) -> list[Reply]:
+        """While an advisor is with the person, their words go to the advisor, not to the NLU.
+        The detected language of the message (if sure) beats the chosen one for translation."""
+        assert self.lead is not None
+        message = relay_message(
+            self.lead,
+            self.person,
+            direction=TO_ADVISORS,
+            text=text[:4000],
+            source_language=self.detect_language(text) or self.lang,
+            target_language="de",
+        )
+        await self.repo.relay.add(message)
+        await self.s.lead_mail(self.repo).relay(self.lead, self.person, message)
+        self.queued = True
+        return []
+
+    async def relay_media(self, event: Unsupported) -> list[Reply]:
+        assert self.lead is not None and event.source is not None
+        note = self.s.catalogs.get("de")(
+            "relay.media_from_person", kind=event.kind, number=self.lead.id
+        )
+        await self.s.lead_mail(self.repo).copy_to_advisors(
+            self.lead, self.person, note, event.source
+        )
+        await self.repo.lead_events.add(self.lead.id, "media", detail=event.kind)
+        self.queued = True
+        return []
+
+    async def end_handoff(self) -> Reply:
+        lead = self.lead
+        if lead is None:
+            return self.stale()
+        german = self.s.catalogs.get("de")
+        await self.s.handoff(self.repo).end_by_person(lead, german("thread.person_ended"))
+        self.lead = None
+        self.queued = True
+        return self.go_menu(prefix=self.t("handoff.ended", number=lead.id))
+
+    def already_handed_over(self) -> Reply:
+        assert self.lead is not None
+        if self.with_advisor:
+            prefix = self.t(
+                "handoff.already_with", name=self.lead.advisor_name or "", number=self.lead.id
+            )
+        else:
+            prefix = self.t("handoff.already_waiting", number=self.lead.id)
+        return self.go_menu(prefix=prefix)
+
+    async def open_lead(self, kind: str, answers: dict[str, Any]) -> Lead:
+        lead = await self.repo.leads.create(
+            person_id=self.person.id,
+            kind=kind,
+            language=self.lang,
+            answers=answers,
+            contact=contact_of(self.ref),
+        )
+        await self.s.handoff(self.repo).open(lead, self.person)
+        self.created_leads.append(lead.id)
+        self.queued = True
+        self.lead = lead
+        return lead
 
     def on_resume(self, event: Resume) -> list[Reply]:
         if event.language in self.s.languages.enabled:
@@ -204,6 +356,8 @@ class _Turn:
         if self.conv.screen == "new":
             detected = self.detect_language(text)
             return [self.welcome(language=detected)]
+        if self.with_advisor and not self.answering_question:
+            return await self.relay_text(text)
         answering = self.conv.step if self.conv.screen == "intake" else None
         replies = await self.answer_text(text)
         offer = None if answering in OFFER_SKIP_STEPS else self.language_offer(text)
@@ -244,6 +398,7 @@ class _Turn:
             actions.CONSENT_FULL: self.consent_full,
             actions.CONFIRM: self.confirm,
             actions.CANCEL: self.cancel,
+            actions.END_HANDOFF: self.end_handoff,
         }
         if verb in simple:
             result = simple[verb]()
@@ -315,7 +470,7 @@ class _Turn:
             reply = screens.summary(self.conv.answers)
         else:
             self.conv.screen = "menu"
-            reply = screens.menu()
+            reply = self._with_handoff_row(screens.menu())
         if prefix:
             reply = replace(reply, text=f"{prefix}\n\n{reply.text}")
         return replace(reply, edit=edit)
@@ -326,7 +481,17 @@ class _Turn:
     def go_menu(self, prefix: str | None = None) -> Reply:
         self.conv.screen = "menu"
         self.conv.editing = False
-        return self.screens.menu(prefix=prefix, edit=self.via_button)
+        if prefix is None and self.with_advisor:
+            assert self.lead is not None
+            prefix = self.t("handoff.menu_with", name=self.lead.advisor_name or "")
+        return self._with_handoff_row(self.screens.menu(prefix=prefix, edit=self.via_button))
+
+    def _with_handoff_row(self, menu: Reply) -> Reply:
+        """While a handoff is open, the menu offers to end it."""
+        if self.lead is None:
+            return menu
+        row = (Button(self.t("handoff.end_button", number=self.lead.id), actions.END_HANDOFF),)
+        return replace(menu, buttons=(*menu.buttons, row))
 
     def go_help(self) -> Reply:
         self.conv.screen = "menu"
@@ -415,26 +580,21 @@ class _Turn:
         return self.go_menu(prefix=self.t("privacy.forgotten"))
 
     def go_advisor(self) -> Reply:
+        if self.lead is not None:
+            return self.already_handed_over()
         self.conv.screen = "advisor"
         return self.screens.advisor_confirm(edit=self.via_button)
 
     async def request_advisor(self) -> Reply:
+        if self.lead is not None:
+            return self.already_handed_over()
         if self.conv.screen != "advisor":
             return self.stale()
         answers: dict[str, Any] = {}
         if self.consented:
             profile = await self.repo.profiles.get(self.person.id)
             answers = dict(profile.answers) if profile else {}
-        lead = await create_lead(
-            self.repo,
-            self.s.cards,
-            person_id=self.person.id,
-            kind="contact",
-            language_code=self.lang,
-            answers=answers,
-            contact=contact_of(self.ref),
-        )
-        self.created_leads.append(lead.id)
+        lead = await self.open_lead("contact", answers)
         return self.go_menu(prefix=self.t("advisor.requested", number=lead.id))
 
     # -- consent ------------------------------------------------------------------------------
@@ -650,17 +810,18 @@ class _Turn:
             self.conv.history = []
             return self.ask(missing, hint=self.t("hint.missing_answer"))
         answers = dict(self.conv.answers)
-        lead = await create_lead(
-            self.repo,
-            self.s.cards,
-            person_id=self.person.id,
-            kind="intake",
-            language_code=self.lang,
-            answers=answers,
-            contact=contact_of(self.ref),
-        )
         await self.repo.profiles.save(self.person.id, answers)
-        self.created_leads.append(lead.id)
+        if self.lead is not None:
+            # A handoff is under way: the advisors get the new profile on the same lead.
+            lead = self.lead
+            lead.answers = answers
+            mail = self.s.lead_mail(self.repo)
+            await mail.card_edit(lead, self.person)
+            await mail.thread_note(lead, self.s.catalogs.get("de")("thread.profile_updated"))
+            await self.repo.lead_events.add(lead.id, "profile_updated")
+            self.queued = True
+        else:
+            lead = await self.open_lead("intake", answers)
         self._reset_intake()
         self.conv.screen = "done"
         return self.screens.lead_sent(lead.id, answers.get("contact_method"), edit=self.via_button)

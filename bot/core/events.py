@@ -35,9 +35,11 @@ class Press:
 
 @dataclass(frozen=True)
 class Unsupported:
-    """Input the bot cannot read (photo, sticker, voice note, location ...)."""
+    """Input the bot cannot read (photo, sticker, voice note, location ...). `source` tells the
+    channel how to copy it on (Telegram: chat and message id) when an advisor is with the person."""
 
     kind: str
+    source: dict[str, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,17 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core import actions
 from bot.core.content import Content
-from bot.core.events import PersonRef
+from bot.core.events import Button, PersonRef
 from bot.core.screens import format_answer
 from bot.i18n.catalogs import Translator
 from bot.i18n.languages import language
 from bot.storage.models import Lead
-from bot.storage.repositories import Repositories
 
-LEAD_CARD = "lead_card"
-ADVISORS = "advisors"
+WAITING = "waiting"
+WITH_ADVISOR = "with_advisor"
+CLOSED = "closed"
 
 
 def contact_of(ref: PersonRef) -> dict[str, Any]:
@@ -43,9 +44,45 @@ class LeadCards:
         self._t = german
         self._tz = tz
 
-    def render(self, lead: Lead) -> str:
+    def when(self, moment: datetime) -> str:
+        return as_utc(moment).astimezone(self._tz).strftime("%d.%m.%Y, %H:%M")
+
+    def state_line(self, lead: Lead) -> str:
         t = self._t
-        created = as_utc(lead.created_at).astimezone(self._tz)
+        if lead.handoff == WITH_ADVISOR and lead.claimed_at is not None:
+            name = escape(lead.advisor_name or "?", quote=False)
+            return t("card.state.with_advisor", name=name, when=self.when(lead.claimed_at))
+        if lead.handoff == CLOSED:
+            return t("card.state.closed", when=self.when(lead.closed_at or lead.updated_at))
+        return t("card.state.waiting")
+
+    def topic_title(self, lead: Lead) -> str:
+        """The forum topic's name: number and language only, no personal data."""
+        return self._t("card.topic", number=lead.id, language=language(lead.language).german_name)
+
+    def buttons(self, lead: Lead) -> tuple[tuple[Button, ...], ...]:
+        """What advisors can do next: claim a waiting lead; set progress or close a claimed one."""
+        t = self._t
+        if lead.handoff == WAITING:
+            return ((Button(t("button.claim"), actions.claim(lead.id)),),)
+        if lead.handoff == WITH_ADVISOR:
+            statuses = [
+                Button(
+                    ("✓ " if lead.status == status else "") + t(f"status.{status}"),
+                    actions.set_status(lead.id, status),
+                )
+                for status in actions.ADVISOR_STATUSES
+            ]
+            return (
+                tuple(statuses[:2]),
+                tuple(statuses[2:4]),
+                tuple(statuses[4:]),
+                (Button(t("button.close"), actions.close(lead.id)),),
+            )
+        return ()
+
+    def render(self, lead: Lead, *, unreachable: bool = False) -> str:
+        t = self._t
         lang = language(lead.language)
         heading = t(
             "card.heading_intake" if lead.kind == "intake" else "card.heading_contact",
@@ -53,10 +90,15 @@ class LeadCards:
         )
         lines = [
             f"<b>{heading}</b>",
-            t("card.created", when=created.strftime("%d.%m.%Y, %H:%M")),
+            t("card.created", when=self.when(lead.created_at)),
             t("card.language", language=f"{lang.german_name} ({lang.native_name}, {lang.code})"),
             t("card.contact", contact=self._contact(lead.contact)),
+            self.state_line(lead),
         ]
+        if lead.status != "new":
+            lines.append(t("card.progress", status=t(f"status.{lead.status}")))
+        if unreachable:
+            lines.append(t("card.unreachable"))
         answers: Mapping[str, Any] = lead.answers or {}
         if answers:
             lines.append("")
@@ -75,30 +117,6 @@ class LeadCards:
             username = contact.get("username")
             return f"Telegram {link}" + (f" (@{escape(str(username))})" if username else "")
         return f"{escape(str(contact.get('channel')))} {escape(str(contact.get('id')))} ({name})"
-
-
-async def create_lead(
-    repo: Repositories,
-    cards: LeadCards,
-    *,
-    person_id: int,
-    kind: str,
-    language_code: str,
-    answers: Mapping[str, Any],
-    contact: Mapping[str, Any],
-) -> Lead:
-    """Stores the lead and its card in the outbox in the same transaction: both or neither."""
-    lead = await repo.leads.create(
-        person_id=person_id,
-        kind=kind,
-        language=language_code,
-        answers=dict(answers),
-        contact=dict(contact),
-    )
-    await repo.outbox.enqueue(
-        kind=LEAD_CARD, destination=ADVISORS, text=cards.render(lead), lead_id=lead.id
-    )
-    return lead
 
 
 def now_utc() -> datetime:

@@ -18,3 +18,8 @@ def present(reply: Reply, person_language: str) -> Reply:
         for row in reply.buttons
     )
     return replace(reply, text=rtl_paragraphs(reply.text), buttons=buttons)
+
+
+def rtl_text(text: str, language: str) -> str:
+    """A text in `language` laid out for reading, outside a Reply (queued notices, relays)."""
+    return rtl_paragraphs(text) if is_rtl(language) else text

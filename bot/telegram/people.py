@@ -1,6 +1,6 @@
 """Who wrote: a Telegram user as the core's PersonRef."""
 
-from aiogram.types import User
+from aiogram.types import Message, User
 
 from bot.core.events import PersonRef
 
@@ -15,3 +15,9 @@ def person_ref(user: User) -> PersonRef:
         display_name=user.full_name,
         username=user.username,
     )
+
+
+def content_kind(message: Message) -> str:
+    """ "photo", "voice", ...: the plain value, not the enum's repr."""
+    kind = message.content_type
+    return str(getattr(kind, "value", kind))

@@ -12,24 +12,63 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import Core
+from bot.core.advisor_desk import AdvisorDesk
 from bot.core.outbox import Outbox
-from bot.telegram.advisors import TelegramAdvisorChannel
-from bot.telegram.setup import build_bot, build_dispatcher, register_commands
+from bot.telegram.advisor_directory import TelegramAdvisorDirectory
+from bot.telegram.delivery import TelegramDelivery
+from bot.telegram.setup import (
+    build_bot,
+    build_dispatcher,
+    register_advisor_commands,
+    register_commands,
+)
 
 log = logging.getLogger(__name__)
 
 
-def _wire_lifecycle(dispatcher: Dispatcher, core: Core, outbox: Outbox) -> None:
-    """Registers commands and runs the outbox while the dispatcher runs; flushes on shutdown."""
+REMINDER_POLL_SECONDS = 60.0
+
+
+def build_parts(core: Core, bot: Bot) -> tuple[Dispatcher, AdvisorDesk, Outbox]:
+    """The dispatcher, the advisors' desk and the outbox, wired to one Bot."""
+    settings = core.settings
+    chat_id = settings.telegram.advisor_chat_id
+    directory = TelegramAdvisorDirectory(
+        bot,
+        chat_id,
+        settings.advisors.ids,
+        cache_seconds=settings.advisors.membership_cache_seconds,
+    )
+    desk = core.advisor_desk(directory)
+    outbox = core.outbox(TelegramDelivery(bot, chat_id), desk)
+    return build_dispatcher(core, desk), desk, outbox
+
+
+async def run_reminders(desk: AdvisorDesk, stop: asyncio.Event, poll_seconds: float) -> None:
+    """Re-announces unclaimed leads when due; the schedule itself lives in the database."""
+    while not stop.is_set():
+        try:
+            await desk.reannounce_due()
+        except Exception:  # a database hiccup must not end the reminders
+            log.exception("re-announcing leads failed; will retry")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+
+
+def _wire_lifecycle(dispatcher: Dispatcher, core: Core, desk: AdvisorDesk, outbox: Outbox) -> None:
+    """Registers commands and runs the outbox and reminders while the dispatcher runs; flushes
+    on shutdown."""
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
 
     async def on_startup(bot: Bot) -> None:
         settings = core.settings
         await register_commands(bot, core.catalogs, settings.languages, settings.fallback_language)
+        await register_advisor_commands(bot, core.catalogs, settings.telegram.advisor_chat_id)
         if settings.telegram.advisor_chat_id is None:
             log.warning("ADVISOR_CHAT_ID is not set: leads are stored and queued, not sent")
         tasks.append(asyncio.create_task(outbox.run(stop, settings.outbox_poll_seconds)))
+        tasks.append(asyncio.create_task(run_reminders(desk, stop, REMINDER_POLL_SECONDS)))
 
     async def on_shutdown() -> None:
         stop.set()
@@ -46,9 +85,8 @@ def _wire_lifecycle(dispatcher: Dispatcher, core: Core, outbox: Outbox) -> None:
 
 async def run_polling(core: Core) -> None:
     bot = build_bot(core.settings)
-    dispatcher = build_dispatcher(core)
-    outbox = core.outbox(TelegramAdvisorChannel(bot, core.settings.telegram.advisor_chat_id))
-    _wire_lifecycle(dispatcher, core, outbox)
+    dispatcher, desk, outbox = build_parts(core, bot)
+    _wire_lifecycle(dispatcher, core, desk, outbox)
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await dispatcher.start_polling(bot, allowed_updates=dispatcher.resolve_used_update_types())
@@ -73,9 +111,8 @@ async def run_webhook(core: Core) -> None:
     settings = core.settings
     assert settings.webhook.url and settings.webhook.secret, "checked by require_webhook()"
     bot = build_bot(settings)
-    dispatcher = build_dispatcher(core)
-    outbox = core.outbox(TelegramAdvisorChannel(bot, settings.telegram.advisor_chat_id))
-    _wire_lifecycle(dispatcher, core, outbox)
+    dispatcher, desk, outbox = build_parts(core, bot)
+    _wire_lifecycle(dispatcher, core, desk, outbox)
     app = build_webhook_app(
         dispatcher, bot, secret=settings.webhook.secret, path=settings.webhook.path
     )

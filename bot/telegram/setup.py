@@ -10,14 +10,15 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from bot.app import Core
 from bot.config import Settings
+from bot.core.advisor_desk import AdvisorDesk
 from bot.core.conversation import COMMANDS
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.languages import telegram_code
-from bot.telegram.routers import buttons, commands, errors, other_content, text
+from bot.telegram.routers import advisors, buttons, commands, errors, other_content, text
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +33,37 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(core: Core) -> Dispatcher:
+def build_dispatcher(core: Core, advisor_desk: AdvisorDesk) -> Dispatcher:
     """Dependencies reach handlers as keyword arguments through the dispatcher's context."""
     dispatcher = Dispatcher(
         service=core.service,
+        advisor_desk=advisor_desk,
         catalogs=core.catalogs,
         languages=core.settings.languages,
         fallback_language=core.settings.fallback_language,
     )
-    for module in (errors, commands, buttons, text, other_content):
+    dispatcher.include_router(errors.create_router())
+    dispatcher.include_router(advisors.create_router(core.settings.telegram.advisor_chat_id))
+    for module in (commands, buttons, text, other_content):
         dispatcher.include_router(module.create_router())
     return dispatcher
+
+
+async def register_advisor_commands(bot: Bot, catalogs: Catalogs, chat_id: int | None) -> bool:
+    """The advisors' commands, in German, shown only in the advisors' chat."""
+    if chat_id is None:
+        return False
+    t = catalogs.get("de")
+    bot_commands = [
+        BotCommand(command=name, description=t(f"desk.command.{name}"))
+        for name in advisors.ADVISOR_COMMANDS
+    ]
+    try:
+        await bot.set_my_commands(bot_commands, scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError as exc:
+        log.warning("could not register the advisors' commands: %s", exc.message)
+        return False
+    return True
 
 
 async def register_commands(

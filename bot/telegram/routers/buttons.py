@@ -7,7 +7,7 @@ from bot.core.conversation import ConversationService
 from bot.core.events import Press
 from bot.telegram.callbacks import PressData
 from bot.telegram.people import person_ref
-from bot.telegram.render import send_replies
+from bot.telegram.respond import respond
 from bot.telegram.routers.private import PRIVATE_CALLBACK
 
 
@@ -26,10 +26,11 @@ async def _handle(
     query: CallbackQuery, action: str, service: ConversationService, bot: Bot
 ) -> None:
     try:
-        replies = await service.handle(person_ref(query.from_user), Press(action))
+        ref = person_ref(query.from_user)
+        replies = await service.handle(ref, Press(action))
         message = query.message
         chat_id = message.chat.id if message else query.from_user.id
-        await send_replies(bot, chat_id, replies, message.message_id if message else None)
+        await respond(bot, service, ref, chat_id, replies, message.message_id if message else None)
     finally:
         # Stops the button's spinner even if something above failed.
         await query.answer()

@@ -7,7 +7,7 @@ from aiogram.types import Message
 from bot.core.conversation import COMMANDS, ConversationService
 from bot.core.events import Command as CoreCommand
 from bot.telegram.people import person_ref
-from bot.telegram.render import send_replies
+from bot.telegram.respond import respond
 from bot.telegram.routers.private import PRIVATE_MESSAGE
 
 
@@ -15,17 +15,17 @@ async def on_command(
     message: Message, command: CommandObject, service: ConversationService, bot: Bot
 ) -> None:
     assert message.from_user is not None
-    replies = await service.handle(
-        person_ref(message.from_user), CoreCommand(command.command.lower())
-    )
-    await send_replies(bot, message.chat.id, replies)
+    ref = person_ref(message.from_user)
+    replies = await service.handle(ref, CoreCommand(command.command.lower()))
+    await respond(bot, service, ref, message.chat.id, replies)
 
 
 async def on_unknown_command(message: Message, service: ConversationService, bot: Bot) -> None:
     assert message.from_user is not None and message.text is not None
     name = message.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if message.text[1:] else ""
-    replies = await service.handle(person_ref(message.from_user), CoreCommand(name))
-    await send_replies(bot, message.chat.id, replies)
+    ref = person_ref(message.from_user)
+    replies = await service.handle(ref, CoreCommand(name))
+    await respond(bot, service, ref, message.chat.id, replies)
 
 
 def create_router() -> Router:

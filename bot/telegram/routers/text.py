@@ -6,14 +6,15 @@ from aiogram.types import Message
 from bot.core.conversation import ConversationService
 from bot.core.events import Text
 from bot.telegram.people import person_ref
-from bot.telegram.render import send_replies
+from bot.telegram.respond import respond
 from bot.telegram.routers.private import PRIVATE_MESSAGE
 
 
 async def on_text(message: Message, service: ConversationService, bot: Bot) -> None:
     assert message.from_user is not None and message.text is not None
-    replies = await service.handle(person_ref(message.from_user), Text(message.text))
-    await send_replies(bot, message.chat.id, replies)
+    ref = person_ref(message.from_user)
+    replies = await service.handle(ref, Text(message.text))
+    await respond(bot, service, ref, message.chat.id, replies)
 
 
 def create_router() -> Router:

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.catalog import CATALOGUE_FILE, Catalogue, load_catalogue
+from bot.catalog.loader import CatalogueError
+from bot.catalog.texts import english_problems
 from bot.config import Settings
 from bot.core.advisor_desk import AdvisorDesk, AdvisorDirectory, ConfiguredAdvisors
 from bot.core.content import Content, check_messages, load_content
@@ -103,10 +106,11 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
     """Loads content and catalogues (failing early, naming file and line), migrates the DB."""
     content = load_content(settings.dialogs_dir)
     catalogs = load_catalogs(settings, content)
+    catalogue = load_opportunities(settings, content)
     database = database or Database(settings.database_url)
     if settings.migrate_on_start:
         await database.upgrade()
-    cards = LeadCards(content, catalogs.get("de"), settings.tz)
+    cards = LeadCards(content, catalogs.get("de"), settings.tz, catalogue)
     identifier = LanguageIdentifier(settings.languages)
     await asyncio.to_thread(identifier.warm_up)  # loads its model now, not on a first message
     understanding = None
@@ -128,6 +132,7 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         cards,
         language_identifier=identifier,
         understanding=understanding,
+        catalogue=catalogue,
         reannounce_after=timedelta(hours=settings.advisors.reannounce_after_hours),
     )
     translator = CachingTranslator(build_translator(settings), DatabaseTranslationCache(database))
@@ -141,6 +146,14 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         translator.name,
     )
     return Core(settings, database, content, catalogs, service, cards, translator)
+
+
+def load_opportunities(settings: Settings, content: Content) -> Catalogue:
+    """The opportunities catalogue, checked against the intake and its English catalogue."""
+    catalogue = load_catalogue(settings.dialogs_dir / CATALOGUE_FILE, content.intake)
+    if problems := english_problems(catalogue, settings.translations_dir):
+        raise CatalogueError(problems)
+    return catalogue
 
 
 def _german_date(iso: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -167,11 +168,11 @@ async def test_console_chat_in_process_prints_numbered_buttons(tmp_path) -> None
     out = io.StringIO()
     core, chat = await console(tmp_path, out)
     await chat.start(language="de")
-    await chat.handle_line("3\n")  # Persönliche Beratung
+    await chat.handle_line("4\n")  # Persönliche Beratung
     await chat.handle_line("1\n")  # Ja, bitte
     await core.close()
     text = out.getvalue()
-    assert "[1] ❓" in text and "[5] 🔒" in text
+    assert "[1] ❓" in text and "[6] 🔒" in text
     assert "[advisors] Neue Anfrage #1 · Beratungswunsch" in text
 
 
@@ -179,7 +180,7 @@ async def test_the_terminal_plays_the_advisor_for_the_whole_relay(tmp_path) -> N
     out = io.StringIO()
     core, chat = await console(tmp_path, out)
     await chat.start(language="ar")
-    await chat.handle_line("3")  # talk to an advisor
+    await chat.handle_line("4")  # talk to an advisor
     await chat.handle_line("1")  # yes, please
     await chat.handle_line("@advisor leads")
     await chat.handle_line("@advisor claim 1")
@@ -203,3 +204,35 @@ async def test_the_terminal_plays_the_advisor_for_the_whole_relay(tmp_path) -> N
     assert "[advisors] Anfrage #1 ist geschlossen" in text
     assert "[advisors] @advisor leads | lead N" in text  # unknown verbs get the help line
     assert "spricht gut Englisch" not in text.split("[advisors] Notiz")[0]
+
+
+ARABIC_INTAKE = [
+    "2", "1", "أمل", "4",  # find volunteering, consent, first name, age 27-64
+    "1", "14",  # languages: Arabic, done
+    "2",  # German: a little
+    "5", "3", "2", "12",  # interests: interpreting, homework, mentoring, done
+    "3", "4",  # district Ost, 6 hours a week
+    "2", "6",  # weekday afternoons, done
+    "1",  # contact: Telegram
+    "أستطيع الترجمة",
+    "11",  # summary: send to the team
+]  # fmt: skip
+
+
+async def test_arabic_intake_in_the_terminal_shows_three_suggestions_and_the_card_lists_them(
+    tmp_path,
+) -> None:
+    code, out, err = await _run_cli(["chat", "--lang", "ar"], ARABIC_INTAKE, _env(tmp_path))
+    assert code == 0, err
+    plain = strip_bidi_controls(out)
+    person, _, card = plain.partition("[advisors] Neue Anfrage #1")
+    # Three suggestions in Arabic, each with its reasons, and a star to mark interest.
+    assert "فرص تطوع قد تناسبك" in person  # "Opportunities that might suit you"
+    stars = [line for line in person.splitlines() if line.strip().startswith("[") and "☆" in line]
+    assert len(stars) == 3
+    assert "✓ تتحدث العربية" in person
+    # The advisors' card lists the same three in German.
+    assert "Vorschläge aus dem Katalog" in card
+    listed = [line for line in card.splitlines() if re.match(r"\[advisors\] \d\. ", line)]
+    assert len(listed) == 3
+    assert "Sie sprechen Arabisch" in card

@@ -163,7 +163,8 @@ async def test_whole_intake_over_telegram_reaches_the_advisors_group(
     assert "&lt;أطفال&gt; &amp;" in summary
     assert "العربية" in offer  # written in Arabic: the bot offers Arabic, it does not switch
     await person.press("Send to the team")
-    assert "#1" in person.last_screen().text
+    sent, suggestions = person.texts()[-2:]
+    assert "#1" in sent and "Opportunities that might suit you" in suggestions
 
     outbox = Outbox(core.database, TelegramDelivery(bot, ADVISORS))
     result = await outbox.flush()

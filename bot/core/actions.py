@@ -20,6 +20,7 @@ CONSENT_FULL = "consent:full"
 CONFIRM = "confirm"
 CANCEL = "cancel"
 END_HANDOFF = "handoff:end"
+BROWSE = "browse"
 
 SIMPLE = frozenset(
     {
@@ -38,6 +39,7 @@ SIMPLE = frozenset(
         CONFIRM,
         CANCEL,
         END_HANDOFF,
+        BROWSE,
     }
 )
 MAX_BYTES = 64
@@ -58,6 +60,23 @@ def keep_language(code: str) -> str:
 
 def faq_topic(topic: str) -> str:
     return f"q:{topic}"
+
+
+def interested(opportunity_id: str) -> str:
+    """Toggles "interested" on a suggestion shown after the intake."""
+    return f"like:{opportunity_id}"
+
+
+def browse_field(field: str) -> str:
+    return f"brf:{field}"
+
+
+def browse_district(district: str) -> str:
+    return f"brd:{district}"
+
+
+def browse_page(page: int) -> str:
+    return f"brp:{page}"
 
 
 def answer(step: str, option: str) -> str:
@@ -135,7 +154,7 @@ def parse(action: str) -> Parsed | None:
     head, _, rest = action.partition(":")
     if not rest:
         return None
-    if head in {"lang", "q", "sw", "keep"}:
+    if head in {"lang", "q", "sw", "keep", "like", "brf", "brd", "brp"}:
         return Parsed(head, value=rest)
     if head == "a":
         step, _, value = rest.partition(":")

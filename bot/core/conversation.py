@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.catalog.model import Catalogue
 from bot.core import actions
 from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, compact, match_option
 from bot.core.content import Content
@@ -40,6 +41,12 @@ from bot.core.handoff import (
     relay_message,
 )
 from bot.core.leads import CLOSED, WITH_ADVISOR, LeadCards, contact_of
+from bot.core.opportunities import (
+    ALL,
+    OpportunityScreens,
+    suggestion_records,
+    toggle_interest,
+)
 from bot.core.outbox import PERSON, Kind
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
@@ -84,6 +91,7 @@ class ConversationService:
         language_identifier: LanguageIdentifier | None = None,
         understanding: Understanding | None = None,
         on_lead_created: Callable[[int], None] | None = None,
+        catalogue: Catalogue | None = None,
         reannounce_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -99,6 +107,7 @@ class ConversationService:
         # called after a commit that queued messages (lead id, or None for other messages).
         self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
         self.on_queued: Callable[[], None] = lambda: None
+        self.catalogue = catalogue
         self.reannounce_after = reannounce_after
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -226,6 +235,11 @@ class _Turn:
         return Screens(self.t, self.s.content, self.s.language_names)
 
     @property
+    def opportunities(self) -> OpportunityScreens | None:
+        catalogue = self.s.catalogue
+        return OpportunityScreens(self.t, catalogue) if catalogue is not None else None
+
+    @property
     def consented(self) -> bool:
         return self.person.consent_version == self.s.content.privacy_version
 
@@ -323,6 +337,8 @@ class _Turn:
             answers=answers,
             contact=contact_of(self.ref),
         )
+        if kind == "intake":
+            self._suggest(lead)  # before the card is rendered: advisors see them on it
         await self.s.handoff(self.repo).open(lead, self.person)
         self.created_leads.append(lead.id)
         self.queued = True
@@ -399,12 +415,17 @@ class _Turn:
             actions.CONFIRM: self.confirm,
             actions.CANCEL: self.cancel,
             actions.END_HANDOFF: self.end_handoff,
+            actions.BROWSE: self.go_browse,
         }
         if verb in simple:
             result = simple[verb]()
             if asyncio.iscoroutine(result):
                 result = await result
-            return [result]
+            return result if isinstance(result, list) else [result]
+        if verb == "like":
+            return [await self.toggle_interest(parsed.value or "")]
+        if verb in {"brf", "brd", "brp"}:
+            return [self.browse(verb, parsed.value or "")]
         if verb == "lang":
             return [self.choose_language(parsed.value or "")]
         if verb == "sw":
@@ -468,6 +489,10 @@ class _Turn:
             reply = self.question(self.flow.step(self.conv.step))
         elif screen == "summary":
             reply = screens.summary(self.conv.answers)
+        elif screen == "suggestions" and self.opportunities is not None:
+            reply = self.opportunities.suggestions(self.conv.pending.get("records", []))
+        elif screen == "browse" and self.opportunities is not None:
+            reply = self.browse_screen()
         else:
             self.conv.screen = "menu"
             reply = self._with_handoff_row(screens.menu())
@@ -801,20 +826,21 @@ class _Turn:
         self.conv.history = []  # "Back" while editing leads back to the summary
         return self.ask(step)
 
-    async def confirm(self) -> Reply:
+    async def confirm(self) -> list[Reply]:
         if self.conv.screen != "summary" or not self.consented:
-            return self.stale()
+            return [self.stale()]
         missing = self.flow.next_step(None, self.conv.answers, only_unanswered=True)
         if missing is not None:  # e.g. "E-mail" chosen, then "Back" before the address
             self.conv.editing = True
             self.conv.history = []
-            return self.ask(missing, hint=self.t("hint.missing_answer"))
+            return [self.ask(missing, hint=self.t("hint.missing_answer"))]
         answers = dict(self.conv.answers)
         await self.repo.profiles.save(self.person.id, answers)
         if self.lead is not None:
             # A handoff is under way: the advisors get the new profile on the same lead.
             lead = self.lead
             lead.answers = answers
+            self._suggest(lead)
             mail = self.s.lead_mail(self.repo)
             await mail.card_edit(lead, self.person)
             await mail.thread_note(lead, self.s.catalogs.get("de")("thread.profile_updated"))
@@ -824,7 +850,71 @@ class _Turn:
             lead = await self.open_lead("intake", answers)
         self._reset_intake()
         self.conv.screen = "done"
-        return self.screens.lead_sent(lead.id, answers.get("contact_method"), edit=self.via_button)
+        sent = self.screens.lead_sent(lead.id, answers.get("contact_method"), edit=self.via_button)
+        if self.opportunities is None:
+            return [sent]
+        self.conv.screen = "suggestions"
+        self.conv.pending = {"lead": lead.id, "records": list(lead.suggestions or [])}
+        return [replace(sent, buttons=()), self.opportunities.suggestions(lead.suggestions or [])]
+
+    # -- opportunities --------------------------------------------------------------------------
+    def _suggest(self, lead: Lead) -> None:
+        """The catalogue's best fits for the lead's profile (kept marks survive a new profile)."""
+        if self.s.catalogue is None:
+            return
+        lead.suggestions = suggestion_records(
+            lead.answers or {}, self.s.catalogue, self.s.clock().date(), lead.suggestions or []
+        )
+
+    async def toggle_interest(self, opportunity_id: str) -> Reply:
+        lead_id = self.conv.pending.get("lead") if self.conv.screen == "suggestions" else None
+        lead = await self.repo.leads.get(int(lead_id)) if lead_id else None
+        if lead is None or self.opportunities is None:
+            return self.stale()
+        updated = toggle_interest(lead.suggestions or [], opportunity_id)
+        if updated is None:
+            return self.stale()
+        lead.suggestions = updated
+        self.conv.pending = {"lead": lead.id, "records": updated}
+        person = self.person if lead.person_id == self.person.id else None
+        await self.s.lead_mail(self.repo).card_edit(lead, person)
+        await self.repo.lead_events.add(lead.id, "interest", detail=opportunity_id)
+        self.queued = True
+        return self.opportunities.suggestions(updated, edit=True)
+
+    def go_browse(self) -> Reply:
+        if self.opportunities is None:
+            return self.stale()
+        self.conv.screen = "browse"
+        self.conv.pending = {}
+        return self.opportunities.choose_field(edit=self.via_button)
+
+    def browse(self, verb: str, value: str) -> Reply:
+        screens = self.opportunities
+        if screens is None or self.conv.screen != "browse":
+            return self.stale()
+        pending = dict(self.conv.pending)
+        if verb == "brf" and value in (*screens.fields(), ALL):
+            self.conv.pending = {"field": value}
+        elif verb == "brd" and "field" in pending and value in (*screens.districts(), ALL):
+            self.conv.pending = {**pending, "district": value, "page": 0}
+        elif verb == "brp" and "district" in pending and value.isdigit():
+            self.conv.pending = {**pending, "page": int(value)}
+        else:
+            return self.stale()
+        return self.browse_screen(edit=self.via_button)
+
+    def browse_screen(self, *, edit: bool = False) -> Reply:
+        screens = self.opportunities
+        assert screens is not None
+        pending = self.conv.pending
+        if "field" not in pending:
+            return screens.choose_field(edit=edit)
+        if "district" not in pending:
+            return screens.choose_district(edit=edit)
+        return screens.page(
+            str(pending["field"]), str(pending["district"]), int(pending.get("page", 0)), edit=edit
+        )
 
     def cancel(self) -> Reply:
         if self.conv.screen in _INTAKE_SCREENS or self.conv.step is not None:

@@ -8,9 +8,11 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.catalog.model import Catalogue
 from bot.core import actions
 from bot.core.content import Content
 from bot.core.events import Button, PersonRef
+from bot.core.matching import Flag, Reason, render
 from bot.core.screens import format_answer
 from bot.i18n.catalogs import Translator
 from bot.i18n.languages import language
@@ -39,10 +41,17 @@ def as_utc(moment: datetime) -> datetime:
 class LeadCards:
     """Renders a lead in German for the advisors' chat, whatever the person's language."""
 
-    def __init__(self, content: Content, german: Translator, tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        content: Content,
+        german: Translator,
+        tz: ZoneInfo,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self._content = content
         self._t = german
         self._tz = tz
+        self._catalogue = catalogue
 
     def when(self, moment: datetime) -> str:
         return as_utc(moment).astimezone(self._tz).strftime("%d.%m.%Y, %H:%M")
@@ -108,7 +117,33 @@ class LeadCards:
                 lines.append(f"<b>{t(step.label_key)}:</b> {format_answer(step, answers, t)}")
         elif lead.kind == "contact":
             lines += ["", t("card.no_profile")]
+        if lead.kind == "intake" and self._catalogue is not None:
+            lines += ["", *self._suggestions(lead.suggestions or [])]
         return "\n".join(lines)
+
+    def _suggestions(self, records: list[Any]) -> list[str]:
+        """The catalogue's suggestions in German, with the person's marks and the reasons."""
+        t = self._t
+        if not records:
+            return [t("card.no_suggestions")]
+        lines = [f"<b>{t('card.suggestions')}</b>"]
+        assert self._catalogue is not None
+        for number, record in enumerate(records, start=1):
+            try:
+                opportunity = self._catalogue.get(str(record.get("opportunity")))
+            except KeyError:
+                continue
+            mark = f" – {t('card.interested')}" if record.get("interested") else ""
+            title = escape(t(opportunity.title_key), quote=False)
+            organisation = escape(opportunity.organisation, quote=False)
+            lines.append(f"{number}. {title} ({organisation}){mark}")
+            reasons = [render(Reason.from_record(r), t) for r in record.get("reasons", [])]
+            flags = [render(Flag.from_record(f), t) for f in record.get("flags", [])]
+            if reasons:
+                lines.append("   ✓ " + "; ".join(reasons))
+            if flags:
+                lines.append("   ℹ️ " + "; ".join(flags))
+        return lines
 
     def _contact(self, contact: Mapping[str, Any]) -> str:
         name = escape(str(contact.get("name") or ""), quote=False) or "—"

@@ -15,6 +15,7 @@ from bot.i18n.catalogs import Translator
 MENU_ITEMS = (
     ("menu.faq", actions.FAQ),
     ("menu.find", actions.INTAKE),
+    ("menu.browse", actions.BROWSE),
     ("menu.advisor", actions.ADVISOR),
     ("menu.language", actions.LANGUAGE),
     ("menu.privacy", actions.PRIVACY),

@@ -118,6 +118,9 @@ class Lead(TimestampMixin, Base):
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Catalogue suggestions shown after the intake (bot.core.matching records), each with
+    # "interested": whether the person marked it.
+    suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class LeadEvent(Base):
@@ -214,3 +217,15 @@ class UnclearMessage(Base):
     intent: Mapped[str] = mapped_column(String(48))
     confidence: Mapped[float] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRun(Base):
+    """When a scheduled job (retention) last ran, so a restart does not run it again early.
+    The row is locked while the job runs: two bot processes never run it at once."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The counts of the last run (numbers only, never personal data).
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,26 @@
+"""suggestions: the catalogue's suggestions on a lead, with the person's marks
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("leads") as batch:
+        batch.add_column(sa.Column("suggestions", sa.JSON(), nullable=False, server_default="[]"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("leads") as batch:
+        batch.drop_column("suggestions")

@@ -22,7 +22,7 @@ from bot.core.leads import CLOSED, WAITING, WITH_ADVISOR, LeadCards, as_utc
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import language
 from bot.storage.database import Database
-from bot.storage.models import Lead
+from bot.storage.models import Lead, Person
 from bot.storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -168,22 +168,15 @@ class AdvisorDesk:
         return await self._on_lead(advisor, lead_id, "note", act)
 
     async def reply(self, advisor: AdvisorRef, lead_id: int, text: str) -> DeskAnswer:
-        """The advisor's German message, relayed to the person (translated when sent). Writing to
-        an unclaimed lead claims it: the person learns who is with them."""
+        """The advisor's German message, relayed to the person (translated when sent)."""
         text = text.strip()
         if not text:
             return DeskAnswer("", ok=False)
 
         async def act(repo: Repositories, lead: Lead) -> DeskAnswer:
-            person = await repo.persons.get(lead.person_id) if lead.person_id else None
+            person, answer = await self._writable(repo, lead, advisor)
             if person is None:
-                return DeskAnswer(self.t("desk.person_gone", number=lead.id), ok=False)
-            if lead.handoff == CLOSED:
-                return DeskAnswer(self.t("desk.not_relayed_closed", number=lead.id), ok=False)
-            answer = DeskAnswer("")
-            if lead.handoff == WAITING:
-                await self._handoff(repo).claim(lead, advisor.id, advisor.name)
-                answer = DeskAnswer(self.t("desk.claimed_by_reply", number=lead.id))
+                return answer
             message = relay_message(
                 lead,
                 person,
@@ -205,22 +198,18 @@ class AdvisorDesk:
         """A photo, document or voice note for the person, copied as it is."""
 
         async def act(repo: Repositories, lead: Lead) -> DeskAnswer:
-            person = await repo.persons.get(lead.person_id) if lead.person_id else None
+            person, answer = await self._writable(repo, lead, advisor)
             if person is None:
-                return DeskAnswer(self.t("desk.person_gone", number=lead.id), ok=False)
-            if lead.handoff == CLOSED:
-                return DeskAnswer(self.t("desk.not_relayed_closed", number=lead.id), ok=False)
-            if lead.handoff == WAITING:
-                await self._handoff(repo).claim(lead, advisor.id, advisor.name)
+                return answer
             lang = person.language or lead.language
             note = self.catalogs.get(lang)("relay.media_from_advisor", name=escape(advisor.name))
-            await LeadMail(repo, self.cards, self.catalogs).copy_to_person(
-                lead, person, note, source
+            await LeadMail(repo, self.cards, self.catalogs).copy(
+                lead, person, note, source, to_person=True
             )
             await repo.lead_events.add(
                 lead.id, "forward", actor_id=advisor.id, actor_name=advisor.name, detail=kind
             )
-            return DeskAnswer("")
+            return answer
 
         return await self._on_lead(advisor, lead_id, "forward", act)
 
@@ -359,6 +348,21 @@ class AdvisorDesk:
         if answer.ok:
             self.on_queued()
         return answer
+
+    async def _writable(
+        self, repo: Repositories, lead: Lead, advisor: AdvisorRef
+    ) -> tuple[Person | None, DeskAnswer]:
+        """The person an advisor may write to on this lead (None and why not). Writing to an
+        unclaimed lead claims it, so the person learns who is with them."""
+        person = await repo.persons.get(lead.person_id) if lead.person_id else None
+        if person is None:
+            return None, DeskAnswer(self.t("desk.person_gone", number=lead.id), ok=False)
+        if lead.handoff == CLOSED:
+            return None, DeskAnswer(self.t("desk.not_relayed_closed", number=lead.id), ok=False)
+        if lead.handoff == WAITING:
+            await self._handoff(repo).claim(lead, advisor.id, advisor.name)
+            return person, DeskAnswer(self.t("desk.claimed_by_reply", number=lead.id))
+        return person, DeskAnswer("")
 
     def _refused(self) -> DeskAnswer:
         return DeskAnswer(self.t("desk.refused"), ok=False)

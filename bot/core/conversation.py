@@ -302,8 +302,8 @@ class _Turn:
         note = self.s.catalogs.get("de")(
             "relay.media_from_person", kind=event.kind, number=self.lead.id
         )
-        await self.s.lead_mail(self.repo).copy_to_advisors(
-            self.lead, self.person, note, event.source
+        await self.s.lead_mail(self.repo).copy(
+            self.lead, self.person, note, event.source, to_person=False
         )
         await self.repo.lead_events.add(self.lead.id, "media", detail=event.kind)
         self.queued = True

@@ -97,31 +97,24 @@ class LeadMail:
             payload={"relay_id": message.id},
         )
 
-    async def copy_to_advisors(
-        self, lead: Lead, person: Person, note: str, source: Mapping[str, Any]
+    async def copy(
+        self,
+        lead: Lead,
+        person: Person,
+        note: str,
+        source: Mapping[str, Any],
+        *,
+        to_person: bool,
     ) -> None:
+        """A photo, document or voice note, copied as it is, after a note saying so."""
         await self.repo.outbox.enqueue(
             kind=Kind.COPY,
-            destination=ADVISORS,
+            destination=PERSON if to_person else ADVISORS,
             text=note,
             lead_id=lead.id,
             person_id=person.id,
             channel=person.channel,
-            ordering_key=lead_key(lead.id),
-            payload={"source": dict(source)},
-        )
-
-    async def copy_to_person(
-        self, lead: Lead, person: Person, note: str, source: Mapping[str, Any]
-    ) -> None:
-        await self.repo.outbox.enqueue(
-            kind=Kind.COPY,
-            destination=PERSON,
-            text=note,
-            lead_id=lead.id,
-            person_id=person.id,
-            channel=person.channel,
-            ordering_key=person_key(person.id),
+            ordering_key=person_key(person.id) if to_person else lead_key(lead.id),
             payload={"source": dict(source)},
         )
 

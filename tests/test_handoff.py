@@ -319,3 +319,18 @@ async def test_two_advisors_claiming_at_once_on_postgresql(
     async with postgres_database.transaction() as repo:
         claims = [e for e in await repo.lead_events.for_lead(1) if e.action == "claim"]
         assert len(claims) == 1
+
+
+async def test_with_an_advisor_the_language_picker_still_takes_a_typed_language(
+    wired: Desk,
+) -> None:
+    await ask_for_advisor(wired.core)
+    await wired.desk.claim(LENA, 1)
+    await wired.core.service.handle(AMAL, Command("language"))
+    assert await wired.core.service.handle(AMAL, Text("كيف حالك يا لينا؟")) == []  # relayed
+    switched = await wired.core.service.handle(AMAL, Text("English"))
+    assert "Language changed" in switched[0].text or "English" in switched[0].text
+    async with wired.core.database.transaction() as repo:
+        assert (await repo.persons.find("telegram", "111")).language == "en"
+    await wired.outbox.flush()
+    assert len(wired.channel.to_advisors("relay")) == 1

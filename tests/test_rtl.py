@@ -68,3 +68,7 @@ def test_present_applies_rtl_to_text_and_buttons_only_for_rtl_languages() -> Non
 
 def test_bidi_controls_can_be_removed_again() -> None:
     assert strip_bidi_controls(rtl_paragraphs("في Leipzig")) == "في Leipzig"
+
+
+def test_a_variation_selector_stays_with_its_emoji() -> None:
+    assert isolate_ltr("ℹ️ مثال") == "\u2066ℹ️\u2069 مثال"

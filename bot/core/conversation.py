@@ -274,12 +274,6 @@ class _Turn:
     def with_advisor(self) -> bool:
         return self.lead is not None and self.lead.handoff == WITH_ADVISOR
 
-    @property
-    def answering_question(self) -> bool:
-        return self.conv.screen in {"intake", "language"} and (
-            self.conv.step is not None or self.conv.screen == "language"
-        )
-
     async def relay_text(self, text: str) -> list[Reply]:
         """While an advisor is with the person, their words go to the advisor, not to the NLU.
         The detected language of the message (if sure) beats the chosen one for translation."""
@@ -372,19 +366,26 @@ class _Turn:
         if self.conv.screen == "new":
             detected = self.detect_language(text)
             return [self.welcome(language=detected)]
-        if self.with_advisor and not self.answering_question:
-            return await self.relay_text(text)
+        if self.with_advisor and not (self.conv.screen == "intake" and self.conv.step):
+            # Text goes to the advisor, unless it names a language on the language picker.
+            picked = self.typed_language(text) if self.conv.screen == "language" else None
+            return [self.choose_language(picked)] if picked else await self.relay_text(text)
         answering = self.conv.step if self.conv.screen == "intake" else None
         replies = await self.answer_text(text)
         offer = None if answering in OFFER_SKIP_STEPS else self.language_offer(text)
         return [*replies, offer] if offer else replies
 
+    def typed_language(self, text: str) -> str | None:
+        """The language whose name (or code) was typed on the language picker."""
+        typed = compact(text)
+        for code, name in self.s.language_names.items():
+            if typed and typed in {compact(name), code}:
+                return code
+        return None
+
     async def answer_text(self, text: str) -> list[Reply]:
-        if self.conv.screen == "language":
-            typed = compact(text)
-            for code, name in self.s.language_names.items():
-                if typed and typed in {compact(name), code}:
-                    return [self.choose_language(code)]
+        if self.conv.screen == "language" and (picked := self.typed_language(text)):
+            return [self.choose_language(picked)]
         if self.conv.screen == "intake" and self.conv.step:
             if not self.flow.has_step(self.conv.step):  # the content changed under the person
                 self.conv.step = None

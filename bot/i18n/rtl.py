@@ -77,10 +77,19 @@ def isolate_ltr(text: str) -> str:
             if kinds[j] == "ltr":
                 end = j
             j += 1
+        # Combining marks and variation selectors belong to the character before them (ℹ️).
+        while end + 1 < len(tokens) and _combines(tokens[end + 1]):
+            end += 1
         run = "".join(tokens[i : end + 1])
         out.append(f"{LRI}{run}{PDI}")
         i = end + 1
     return "".join(out)
+
+
+def _combines(token: str) -> bool:
+    return len(token) == 1 and (
+        unicodedata.bidirectional(token) == "NSM" or "\ufe00" <= token <= "\ufe0f"
+    )
 
 
 def rtl_paragraphs(text: str) -> str:

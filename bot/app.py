@@ -17,6 +17,7 @@ from bot.core.content import Content, check_messages, load_content
 from bot.core.conversation import ConversationService, LanguageSettings
 from bot.core.leads import LeadCards
 from bot.core.outbox import DeliveryChannel, Outbox
+from bot.core.privacy import Privacy, translation_forgetters
 from bot.core.relay import DatabaseTranslationCache, RelayComposer
 from bot.i18n.catalogs import Catalogs, catalog_path
 from bot.mt.cache import CachingTranslator, InMemoryTranslationCache
@@ -41,6 +42,7 @@ class Core:
     service: ConversationService
     cards: LeadCards
     translator: MachineTranslator
+    privacy: Privacy
 
     def outbox(
         self,
@@ -59,6 +61,7 @@ class Core:
             clock=clock or self.service.clock,
         )
         self.service.on_queued = outbox.wake
+        self.privacy.on_queued = outbox.wake
         if desk is not None:
             desk.on_queued = outbox.wake
         return outbox
@@ -92,6 +95,8 @@ def placeholder_values(settings: Settings, content: Content) -> dict[str, str]:
         "agency_phone": agency.phone,
         "agency_address": agency.address,
         "agency_checked": _german_date(agency.checked),
+        "inactive_days": str(settings.privacy.inactive_days),
+        "message_days": str(settings.privacy.closed_lead_message_days),
     }
 
 
@@ -145,7 +150,17 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
         database.safe_url,
         translator.name,
     )
-    return Core(settings, database, content, catalogs, service, cards, translator)
+    # Erasure must also reach translations cached in memory (the database cache is a table).
+    privacy = Privacy(
+        database,
+        cards,
+        catalogs.get("de"),
+        settings.privacy,
+        forgetters=translation_forgetters(translator),
+        clock=service.clock,
+    )
+    service.privacy = privacy
+    return Core(settings, database, content, catalogs, service, cards, translator, privacy)
 
 
 def load_opportunities(settings: Settings, content: Content) -> Catalogue:

@@ -25,6 +25,10 @@ NO_TOKEN_NOTE = (
 )
 
 
+class TelegramUnavailable(RuntimeError):
+    """The Bot API refused the token or did not answer while the bot started."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="engagiert",
@@ -117,7 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return catalog_commands.run(settings, args)
         if command == "mt":
             return _mt(settings, args)
-    except (ConfigError, ContentError, CatalogError, DatabaseUnavailable, TrainingDataError) as exc:
+    except (
+        ConfigError,
+        ContentError,
+        CatalogError,
+        DatabaseUnavailable,
+        TelegramUnavailable,
+        TrainingDataError,
+    ) as exc:
         sys.stderr.write(f"engagiert: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
@@ -137,7 +148,7 @@ async def _chat(settings: Settings, lang: str | None, user: str, advisor_name: s
         settings.nlu_data_dir, settings.nlu_cache_dir
     ):
         sys.stderr.write("Learning to understand free text (first start, about 20 seconds) ...\n")
-    core = await open_core(settings)
+    core = await open_core(settings, database=await _reachable_database(settings))
     try:
         # In the terminal, whoever types @advisor is the advisor: it is the operator's machine.
         desk = core.advisor_desk(ConfiguredAdvisors(frozenset({CONSOLE_ADVISOR_ID})))
@@ -150,6 +161,7 @@ async def _chat(settings: Settings, lang: str | None, user: str, advisor_name: s
         )
         chat.attach(core.outbox(chat, desk))
         await desk.reannounce_due()
+        await core.privacy.run_retention()  # daily at most; the last run is in the database
         await chat.run(sys.stdin, language=lang)
     finally:
         await core.close()
@@ -164,19 +176,45 @@ async def _run(settings: Settings, *, webhook: bool) -> int:
         raise ConfigError("BOT_TOKEN is not set; `engagiert chat` works without it")
     if webhook:
         settings.require_webhook()
-    core = await open_core(settings)
+    from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+
+    core = await open_core(settings, database=await _reachable_database(settings))
     try:
         if webhook:
             await run_webhook(core)
         else:
             await run_polling(core)
+    except TelegramUnauthorizedError as exc:
+        raise TelegramUnavailable(
+            f"Telegram refused BOT_TOKEN ({exc.message}): check it with @BotFather"
+        ) from exc
+    except TelegramAPIError as exc:  # what escapes the runners happened while starting
+        raise TelegramUnavailable(
+            f"the Bot API at {settings.telegram.api_base} did not answer at start "
+            f"({type(exc).__name__}: {exc.message}); the bot stopped, nothing was lost"
+        ) from exc
     finally:
         await core.close()
     return 0
 
 
-async def _db_upgrade(settings: Settings) -> int:
+async def _reachable_database(settings: Settings) -> Database:
+    """The database, once it answers: start-up waits for it as `database.connect_*` says,
+    then stops with a message that names it (exit 2)."""
     database = Database(settings.database_url)
+    connect = settings.database_connect
+    try:
+        await database.wait_until_reachable(
+            connect.attempts, connect.wait_seconds, connect.max_wait_seconds
+        )
+    except DatabaseUnavailable:
+        await database.dispose()
+        raise
+    return database
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    database = await _reachable_database(settings)
     try:
         await database.upgrade()
     finally:

@@ -35,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TelegramSettings:
-    token: str | None
+    token: str | None = field(repr=False)  # secret: never in a repr, a log line or a traceback
     api_base: str
     advisor_chat_id: int | None
 
@@ -43,7 +43,7 @@ class TelegramSettings:
 @dataclass(frozen=True)
 class WebhookSettings:
     url: str | None
-    secret: str | None
+    secret: str | None = field(repr=False)
     host: str
     port: int
     path: str
@@ -65,6 +65,33 @@ class AdvisorSettings:
     ids: frozenset[int] = frozenset()
     reannounce_after_hours: float = 24.0
     membership_cache_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Messages a person may send a minute (0: no limit); Redis shares the count between
+    several bot processes, otherwise each process counts in its own memory."""
+
+    messages_per_minute: int = 20
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
+
+
+@dataclass(frozen=True)
+class DatabaseConnectSettings:
+    """How long start-up waits for an unreachable database before it gives up (exit 2)."""
+
+    attempts: int = 10
+    wait_seconds: float = 2.0
+    max_wait_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Retention (bot/core/privacy.py): a person not seen for `inactive_days` is erased; the
+    relayed messages of a lead closed `closed_lead_message_days` ago are deleted."""
+
+    inactive_days: int = 180
+    closed_lead_message_days: int = 90
 
 
 MT_ENGINES = ("argos", "none")
@@ -100,6 +127,9 @@ class Settings:
     translations_dir: Path = field(default=PROJECT_ROOT / "translations")
     advisors: AdvisorSettings = field(default_factory=AdvisorSettings)
     mt: MachineTranslationSettings = field(default_factory=MachineTranslationSettings)
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    database_connect: DatabaseConnectSettings = field(default_factory=DatabaseConnectSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -237,6 +267,46 @@ def load_settings(
         translations_dir=_path(base, raw.get("translations_dir"), PROJECT_ROOT / "translations"),
         advisors=_advisor_settings(section("advisors"), env),
         mt=_mt_settings(section("mt"), env, base),
+        rate_limit=_rate_limit_settings(section("rate_limit"), env),
+        database_connect=_database_connect_settings(db),
+        privacy=_privacy_settings(section("privacy")),
+    )
+
+
+def _privacy_settings(raw: Mapping[str, Any]) -> PrivacySettings:
+    values: dict[str, int] = {}
+    for key, default in (("inactive_days", 180), ("closed_lead_message_days", 90)):
+        days = _int_or_none(f"privacy.{key}", raw.get(key, default))
+        if days is None or days < 1:
+            raise ConfigError(f"privacy.{key} must be a number of days, 1 or more, got {days!r}")
+        values[key] = days
+    return PrivacySettings(**values)
+
+
+def _rate_limit_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> RateLimitSettings:
+    per_minute = _int_or_none("rate_limit.messages_per_minute", raw.get("messages_per_minute", 20))
+    if per_minute is None or per_minute < 0:
+        raise ConfigError(
+            f"rate_limit.messages_per_minute must be 0 (no limit) or more, got {per_minute!r}"
+        )
+    redis_url = _env(env, "REDIS_URL", raw.get("redis_url"))
+    if redis_url:
+        _check_url("REDIS_URL (rate_limit.redis_url)", str(redis_url), ("redis", "rediss"))
+    return RateLimitSettings(
+        messages_per_minute=per_minute, redis_url=str(redis_url) if redis_url else None
+    )
+
+
+def _database_connect_settings(db: Mapping[str, Any]) -> DatabaseConnectSettings:
+    attempts = _int_or_none("database.connect_attempts", db.get("connect_attempts", 10))
+    if attempts is None or attempts < 1:
+        raise ConfigError(f"database.connect_attempts must be 1 or more, got {attempts!r}")
+    return DatabaseConnectSettings(
+        attempts=attempts,
+        wait_seconds=_positive("database.connect_wait_seconds", db.get("connect_wait_seconds", 2)),
+        max_wait_seconds=_positive(
+            "database.connect_max_wait_seconds", db.get("connect_max_wait_seconds", 30)
+        ),
     )
 
 

@@ -207,6 +207,10 @@ class ConsoleChat:
         numbered: list[Button] = []
         for reply in replies:
             self._out.write("\n" + html_to_plain(reply.text) + "\n")
+            if reply.attachment is not None:
+                attachment = reply.attachment
+                self._out.write(f"[file {attachment.filename}: {attachment.caption}]\n")
+                self._out.write(attachment.data.decode("utf-8", errors="replace") + "\n")
             for row in reply.buttons:
                 cells = []
                 for button in row:

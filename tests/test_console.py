@@ -236,3 +236,16 @@ async def test_arabic_intake_in_the_terminal_shows_three_suggestions_and_the_car
     listed = [line for line in card.splitlines() if re.match(r"\[advisors\] \d\. ", line)]
     assert len(listed) == 3
     assert "Sie sprechen Arabisch" in card
+
+
+async def test_mydata_and_delete_work_in_the_terminal(tmp_path) -> None:
+    out = io.StringIO()
+    core, chat = await console(tmp_path, out)
+    await chat.start(language="en")
+    await chat.handle_line("/mydata")
+    await chat.handle_line("/delete")
+    await chat.handle_line("1")  # Yes, delete everything
+    await core.close()
+    text = out.getvalue()
+    assert "[file my-data.json: " in text and '"format_version": 1' in text
+    assert "Everything stored about you is deleted" in text

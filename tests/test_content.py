@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -477,7 +478,9 @@ def test_fact_with_a_bad_date(dialogs: Path):
 def test_privacy_version_must_be_positive(dialogs: Path, version: str):
     privacy = dialogs / "privacy.yml"
     text = privacy.read_text(encoding="utf-8")
-    privacy.write_text(text.replace("version: 1", f"version: {version}"), encoding="utf-8")
+    privacy.write_text(
+        re.sub(r"^version: \d+", f"version: {version}", text, flags=re.M), encoding="utf-8"
+    )
     with pytest.raises(ContentError, match=r"privacy\.yml: 'version'"):
         load_content(dialogs)
 

@@ -130,6 +130,10 @@ class Chat:
             )
 
 
+async def leads_of_repo(repo):  # type: ignore[no-untyped-def]
+    return list(await repo.session.scalars(select(Lead).order_by(Lead.id)))
+
+
 async def leads_of(core: Core) -> list[Lead]:
     async with core.database.transaction() as repo:
         return list(await repo.session.scalars(select(Lead).order_by(Lead.id)))
@@ -941,7 +945,7 @@ async def test_language_change_mid_intake_keeps_the_answers(core: Core):
     assert (await chat.state()).answers == {**before.answers, "district": "suedost"}
 
 
-async def test_privacy_delete_clears_answers_profile_and_consent(core: Core):
+async def test_privacy_delete_erases_the_person_and_blanks_their_lead(core: Core):
     chat = Chat(core)
     await go_to(chat, "summary")
     await chat.press("Send to the team")
@@ -953,36 +957,36 @@ async def test_privacy_delete_clears_answers_profile_and_consent(core: Core):
 
     reply = await chat.command("privacy")
     assert "✅ You have agreed that your answers are saved." in reply.text
-    reply = await chat.press("Delete my saved answers")
-    assert "Do you really want to delete your saved answers" in reply.text
-    reply = await chat.press("Yes, delete")
-    assert reply.text.startswith("🗑 Your saved answers are deleted.")
+    reply = await chat.press("Show my data")
+    assert reply.attachment is not None and b"Amira" in reply.attachment.data
+    await chat.command("privacy")
+    reply = await chat.press("Delete all my data")
+    assert "Do you really want to delete all your data?" in reply.text
+    reply = await chat.press("Yes, delete everything")
+    assert reply.text.startswith("🗑 Everything stored about you is deleted.")
 
-    state = await chat.state()
-    assert state.answers == {}
-    assert state.pending == {}
-    assert state.step is None
-    assert state.profile is None
-    assert state.consent_version is None
     async with core.database.transaction() as repo:
-        person = await repo.persons.find("test", "p1")
-        assert person is not None
-        assert person.consent_at is None
-    assert await count(core, Lead) == 1  # leads already sent stay with the agency
+        assert await repo.persons.find("test", "p1") is None
+        (lead,) = await leads_of_repo(repo)
+        assert lead.person_id is None and lead.answers == {} and lead.handoff == "closed"
+        assert "Amira" not in str(lead.contact)
+    assert await count(core, Lead) == 1  # an anonymous count remains for the statistics
 
-    reply = await chat.press("Find volunteering for me")
-    assert "Do you agree?" in reply.text
-    reply = await chat.command("privacy")
-    assert "You have not agreed to saving your answers." in reply.text
-    assert not any("Delete" in label for label in labels(reply))
+    # Writing again starts from the beginning, as a new person.
+    reply = await chat.command("start")
+    assert "Please choose your language" in reply.text
 
 
-async def test_privacy_without_data_offers_no_delete(core: Core):
+async def test_privacy_without_consent_still_offers_export_and_deletion(core: Core):
+    """Even without consent the language and the Telegram id are stored: both can be seen
+    and deleted."""
     chat = Chat(core)
     await to_menu(chat)
     reply = await chat.press("Privacy and my data")
     assert "You have not agreed to saving your answers." in reply.text
-    assert labels(reply) == ["🏠 Menu"]
+    assert labels(reply) == ["📄 Show my data", "🗑 Delete all my data", "🏠 Menu"]
+    reply = await chat.press("Show my data")
+    assert b'"consent": null' in reply.attachment.data
 
 
 # -- known defects ---------------------------------------------------------------------------------

@@ -79,10 +79,19 @@ async def visit_every_screen(core: Core, lang: str) -> list[str]:
     await send(Press("confirm"))
     await send(Press("advisor"))
     await send(Press("advisor:yes"))
-    await send(Press("privacy"))
-    await send(Press("privacy:forget"))
-    await send(Press("privacy:forget:yes"))
+    await send(Press("like:nope"))  # not a suggestion: stale
     await send(Command("cancel"))
+    await send(Press("browse"))
+    await send(Press("brf:all"))
+    await send(Press("brd:all"))
+    await send(Press("brp:1"))
+    await send(Press("browse"))
+    await send(Press("brf:sport"))
+    await send(Press("brd:nord"))
+    await send(Command("mydata"))
+    await send(Press("privacy"))
+    await send(Press("privacy:delete"))
+    await send(Press("privacy:delete:yes"))  # last: the person is gone afterwards
     texts = [plain(reply.text) for reply in seen]
     texts += [plain(button.label) for reply in seen for row in reply.buttons for button in row]
     return texts
@@ -109,6 +118,14 @@ SAMPLE_PARAMETERS = {
     "contact": "x",
     "language": "x",
     "when": "x",
+    "count": 2,
+    "date": "x",
+    "version": 2,
+    "first": 1,
+    "last": 3,
+    "places": "x",
+    "name": "x",
+    "kind": "x",
 }
 
 
@@ -155,8 +172,12 @@ async def test_the_english_walk_reaches_every_kind_of_screen(core: Core) -> None
         "Your answers",
         "has been sent to the team",
         "A person from our integration team",
-        "Your saved answers are deleted",
+        "Everything stored about you is deleted",
         "There is nothing to cancel",
+        "Opportunities that might suit you",
+        "Which kind of volunteering interests you?",
+        "Opportunities 1–3 of",
+        "What is stored about you",
     ):
         assert expected in joined, expected
 

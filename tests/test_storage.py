@@ -22,9 +22,9 @@ async def test_migrations_create_every_table_and_are_idempotent(any_database: Da
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     assert {
         "persons", "conversations", "profiles", "leads", "outbox", "nlu_review", "lead_events",
-        "relay_messages", "translation_cache",
+        "relay_messages", "translation_cache", "job_runs",
     } <= tables  # fmt: skip
-    assert version == "0004"
+    assert version == "0006"
 
 
 async def test_person_is_unique_per_channel_and_id(any_database: Database) -> None:
@@ -168,7 +168,7 @@ async def test_whole_conversation_runs_on_postgresql(tmp_path, postgres_database
     async with postgres_database.transaction() as repo:
         person = await repo.persons.find("telegram", "4242")
         conversation = await repo.conversations.get_or_create(person.id)
-        assert person.language == "de" and person.consent_version == 1
+        assert person.language == "de" and person.consent_version == core.content.privacy_version
         assert conversation.step == "languages"
         assert conversation.answers == {"first_name": None, "age_group": "age_18_26"}
 

@@ -286,6 +286,8 @@ async def test_commands_are_registered_per_language_and_a_failure_is_not_fatal(
         "language",
         "help",
         "privacy",
+        "mydata",
+        "delete",
         "cancel",
     ]
     assert calls[-1].commands[2].description == "Change the language"
@@ -318,3 +320,21 @@ async def test_a_text_over_telegrams_limit_goes_out_in_parts_with_buttons_last(
     assert all(len(part) <= 4096 for part in parts)
     assert edits[0].reply_markup is None and sends[-1].reply_markup is not None
     assert sum(part.count("Zeile") for part in parts) == 80
+
+
+async def test_mydata_sends_a_json_file_and_delete_erases(core: Core, person: TelegramUser) -> None:
+    import json
+
+    await person.send("/start")
+    await person.press("English")
+    await person.send("/mydata")
+    (document,) = person.bot.session.of_type("SendDocument")
+    assert document.chat_id == person.user.id
+    assert document.document.filename == "my-data.json"
+    exported = json.loads(document.document.data)
+    assert exported["person"]["language"] == "en"
+    await person.send("/delete")
+    await person.press("Yes, delete everything")
+    assert "Everything stored about you is deleted" in person.last_screen().text
+    async with core.database.transaction() as repo:
+        assert await repo.persons.find("telegram", str(person.user.id)) is None

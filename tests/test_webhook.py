@@ -61,3 +61,39 @@ async def test_other_paths_are_not_served(client) -> None:
         "/", data=json.dumps({}), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
     )
     assert response.status in (404, 405)
+
+
+@pytest.mark.parametrize("webhook", [True, False])
+async def test_a_passing_database_failure_is_redelivered_in_webhook_mode(
+    core: Core, monkeypatch: pytest.MonkeyPatch, webhook: bool
+) -> None:
+    """The turn rolled back: in webhook mode Telegram gets an error and sends the update again;
+    in polling mode (no redelivery) the person is asked to try again."""
+    calls = 0
+    real_handle = core.service.handle
+
+    async def flaky_handle(ref, event):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionRefusedError("database restarting")
+        return await real_handle(ref, event)
+
+    monkeypatch.setattr(core.service, "handle", flaky_handle)
+    bot = MockedBot()
+    dispatcher = build_dispatcher(core, core.advisor_desk(), redeliver_on_failure=webhook)
+    app = build_webhook_app(dispatcher, bot, secret=SECRET, path=PATH)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    body = _body()
+    async with TestClient(TestServer(app)) as client:
+        first = await client.post(PATH, data=body, headers=headers)
+        if webhook:
+            assert first.status >= 500  # Telegram retries it ...
+            again = await client.post(PATH, data=body, headers=headers)
+            assert again.status == 200  # ... and the second delivery is answered
+            sent = [r for r in bot.session.requests if isinstance(r, SendMessage)]
+            assert len(sent) == 1 and "Freiwilligen-Agentur Leipzig" in sent[0].text
+        else:
+            assert first.status == 200
+            sent = [r for r in bot.session.requests if isinstance(r, SendMessage)]
+            assert len(sent) == 1 and "something went wrong" in sent[0].text

@@ -20,6 +20,9 @@ CONSENT_FULL = "consent:full"
 CONFIRM = "confirm"
 CANCEL = "cancel"
 END_HANDOFF = "handoff:end"
+MYDATA = "privacy:mydata"
+DELETE = "privacy:delete"
+DELETE_YES = "privacy:delete:yes"
 BROWSE = "browse"
 
 SIMPLE = frozenset(
@@ -40,9 +43,13 @@ SIMPLE = frozenset(
         CANCEL,
         END_HANDOFF,
         BROWSE,
+        MYDATA,
+        DELETE,
+        DELETE_YES,
     }
 )
-MAX_BYTES = 64
+# Telegram allows 64 bytes of callback data; the adapter's prefix ("p|") takes two.
+MAX_BYTES = 62
 
 
 def choose_language(code: str) -> str:
@@ -128,7 +135,8 @@ def parse_advisor(action: str) -> AdvisorAction | None:
     if not action or len(action.encode()) > MAX_BYTES:
         return None
     parts = action.split(":")
-    if len(parts) < 3 or parts[0] != "adv" or not parts[2].isdigit() or len(parts[2]) > 12:
+    number = parts[2] if len(parts) >= 3 else ""
+    if parts[0] != "adv" or not (number.isascii() and number.isdigit()) or len(number) > 12:
         return None
     verb, lead_id = parts[1], int(parts[2])
     if verb in {"claim", "close"} and len(parts) == 3:

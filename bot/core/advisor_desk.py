@@ -19,6 +19,7 @@ from bot.core import actions
 from bot.core.events import Button
 from bot.core.handoff import TO_PERSON, Handoff, LeadMail, relay_message
 from bot.core.leads import CLOSED, WAITING, WITH_ADVISOR, LeadCards, as_utc
+from bot.core.privacy import is_erased
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import language
 from bot.storage.database import Database
@@ -156,6 +157,8 @@ class AdvisorDesk:
             return DeskAnswer(self.t("desk.note_usage", number=lead_id), ok=False)
 
         async def act(repo: Repositories, lead: Lead) -> DeskAnswer:
+            if is_erased(lead):  # a note must not bring personal data back
+                return DeskAnswer(self.t("desk.person_gone", number=lead.id), ok=False)
             await repo.lead_events.add(
                 lead.id,
                 "note",
@@ -333,9 +336,8 @@ class AdvisorDesk:
                 await repo.lead_events.add(
                     lead.id, "refused", actor_id=advisor.id, actor_name=advisor.name, detail=action
                 )
-                log.warning(
-                    "user %s is no advisor; %s on lead %s refused", advisor.id, action, lead_id
-                )
+                # Who it was is in the audit log, not in the log file.
+                log.warning("%s on lead %s refused: not an advisor", action, lead_id)
                 return self._refused()
             answer: DeskAnswer = await act(repo, lead)
         log.info(

@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 
 from bot.catalog.model import Catalogue
@@ -20,6 +21,7 @@ from bot.core import actions
 from bot.core.answers import TYPED_PARSERS, Invalid, clean_text, compact, match_option
 from bot.core.content import Content
 from bot.core.events import (
+    Attachment,
     Button,
     Command,
     Event,
@@ -41,6 +43,7 @@ from bot.core.handoff import (
     relay_message,
 )
 from bot.core.leads import CLOSED, WITH_ADVISOR, LeadCards, contact_of
+from bot.core.limits import overlong
 from bot.core.opportunities import (
     ALL,
     OpportunityScreens,
@@ -48,6 +51,14 @@ from bot.core.opportunities import (
     toggle_interest,
 )
 from bot.core.outbox import PERSON, Kind
+from bot.core.privacy import (
+    EXPORT_FILENAME,
+    ErasureReport,
+    Privacy,
+    export_json,
+    export_person,
+    summary_lines,
+)
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
 from bot.i18n.languages import pick_language
@@ -60,7 +71,7 @@ from bot.storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "menu", "language", "help", "privacy", "cancel")
+COMMANDS = ("start", "menu", "language", "help", "privacy", "mydata", "delete", "cancel")
 # The offer to switch language needs a sentence, not a name or a number, and a sure detection.
 OFFER_MIN_WORDS = 2
 OFFER_MIN_CONFIDENCE = 0.9
@@ -92,6 +103,7 @@ class ConversationService:
         understanding: Understanding | None = None,
         on_lead_created: Callable[[int], None] | None = None,
         catalogue: Catalogue | None = None,
+        privacy: Privacy | None = None,
         reannounce_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -108,6 +120,7 @@ class ConversationService:
         self.on_lead_created: Callable[[int], None] = on_lead_created or (lambda _lead_id: None)
         self.on_queued: Callable[[], None] = lambda: None
         self.catalogue = catalogue
+        self.privacy = privacy
         self.reannounce_after = reannounce_after
         self.clock = clock
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -135,6 +148,8 @@ class ConversationService:
             for lead_id in turn.created_leads:
                 log.info("lead %s created for person %s", lead_id, person_id)
                 self.on_lead_created(lead_id)
+            if turn.erasure is not None and self.privacy is not None:
+                await self.privacy.finish(turn.erasure)
             if turn.queued:
                 self.on_queued()
             return replies
@@ -208,6 +223,7 @@ class _Turn:
         self.via_button = isinstance(event, Press)
         self.created_leads: list[int] = []
         self.queued = False
+        self.erasure: ErasureReport | None = None
         # The lead being handed over (waiting or with an advisor), loaded by run().
         self.lead: Lead | None = None
 
@@ -316,9 +332,8 @@ class _Turn:
     def already_handed_over(self) -> Reply:
         assert self.lead is not None
         if self.with_advisor:
-            prefix = self.t(
-                "handoff.already_with", name=self.lead.advisor_name or "", number=self.lead.id
-            )
+            name = escape(self.lead.advisor_name or "", quote=False)
+            prefix = self.t("handoff.already_with", name=name, number=self.lead.id)
         else:
             prefix = self.t("handoff.already_waiting", number=self.lead.id)
         return self.go_menu(prefix=prefix)
@@ -358,11 +373,18 @@ class _Turn:
             return [self.go_help()]
         if name == "privacy":
             return [self.go_privacy()]
+        if name == "mydata":
+            return [await self.show_my_data()]
+        if name == "delete":
+            return [self.go_delete()]
         if name == "cancel":
             return [self.cancel()]
         return [self.go_menu(prefix=self.t("command.unknown"))]
 
     async def on_text(self, text: str) -> list[Reply]:
+        refusal = overlong(text)  # more than Telegram allows: nobody typed that
+        if refusal is not None:
+            return [self.current(prefix=self.t(refusal.hint, **refusal.params), edit=False)]
         if self.conv.screen == "new":
             detected = self.detect_language(text)
             return [self.welcome(language=detected)]
@@ -408,8 +430,11 @@ class _Turn:
             actions.ADVISOR_YES: self.request_advisor,
             actions.LANGUAGE: self.go_language,
             actions.PRIVACY: self.go_privacy,
-            actions.FORGET: self.go_forget,
-            actions.FORGET_YES: self.forget,
+            actions.FORGET: self.go_delete,  # buttons of older versions
+            actions.FORGET_YES: self.delete_all,
+            actions.MYDATA: self.show_my_data,
+            actions.DELETE: self.go_delete,
+            actions.DELETE_YES: self.delete_all,
             actions.CONSENT_YES: self.consent_given,
             actions.CONSENT_NO: self.consent_declined,
             actions.CONSENT_FULL: self.consent_full,
@@ -484,8 +509,8 @@ class _Turn:
             reply = screens.advisor_confirm()
         elif screen == "privacy":
             reply = self._privacy_screen()
-        elif screen == "forget":
-            reply = screens.forget_confirm()
+        elif screen in {"delete", "forget"}:
+            reply = screens.delete_confirm()
         elif screen == "intake" and self.conv.step and self.flow.has_step(self.conv.step):
             reply = self.question(self.flow.step(self.conv.step))
         elif screen == "summary":
@@ -509,7 +534,8 @@ class _Turn:
         self.conv.editing = False
         if prefix is None and self.with_advisor:
             assert self.lead is not None
-            prefix = self.t("handoff.menu_with", name=self.lead.advisor_name or "")
+            name = escape(self.lead.advisor_name or "", quote=False)
+            prefix = self.t("handoff.menu_with", name=name)
         return self._with_handoff_row(self.screens.menu(prefix=prefix, edit=self.via_button))
 
     def _with_handoff_row(self, menu: Reply) -> Reply:
@@ -580,30 +606,43 @@ class _Turn:
         return Reply(theirs("language.offer", language=names[code]), buttons, language=code)
 
     def _privacy_screen(self) -> Reply:
-        has_data = bool(self.conv.answers) or self.person.consent_version is not None
-        return self.screens.privacy(
-            consented=self.consented, has_data=has_data, edit=self.via_button
-        )
+        return self.screens.privacy(consented=self.consented, edit=self.via_button)
 
     def go_privacy(self) -> Reply:
         self.conv.screen = "privacy"
         return self._privacy_screen()
 
-    def go_forget(self) -> Reply:
-        self.conv.screen = "forget"
-        return self.screens.forget_confirm(edit=self.via_button)
+    async def show_my_data(self) -> Reply:
+        """Everything stored about the person: a JSON file and a readable summary."""
+        export = await export_person(self.repo, self.person.id, self.s.clock())
+        assert export is not None  # the person of this turn exists
+        self.conv.screen = "privacy"
+        return Reply(
+            "\n".join(summary_lines(export, self.t)),
+            ((Button(self.t("button.menu"), actions.MENU),),),
+            attachment=Attachment(
+                EXPORT_FILENAME, export_json(export), self.t("privacy.export.caption")
+            ),
+        )
 
-    async def forget(self) -> Reply:
-        """Deletes the saved answers and withdraws consent. Leads already sent stay with the
-        agency, which the confirmation text says, with how to ask for their deletion."""
-        if self.conv.screen != "forget":
+    def go_delete(self) -> Reply:
+        self.conv.screen = "delete"
+        return self.screens.delete_confirm(edit=self.via_button)
+
+    async def delete_all(self) -> Reply:
+        """Erases everything about the person (bot/core/privacy.py); the reply is built first,
+        since the person's rows are gone afterwards."""
+        if self.conv.screen not in {"delete", "forget"} or self.s.privacy is None:
             return self.stale()
-        self._reset_intake()
-        self.person.consent_version = None
-        self.person.consent_at = None
-        await self.repo.profiles.delete(self.person.id)
-        log.info("person %s deleted their saved answers", self.person.id)
-        return self.go_menu(prefix=self.t("privacy.forgotten"))
+        reply = Reply(
+            self.t("privacy.deleted"),
+            ((Button(self.t("button.menu"), actions.MENU),),),
+            edit=self.via_button,
+        )
+        self.erasure = await self.s.privacy.erase_in(self.repo, self.person.id)
+        self.lead = None
+        self.queued = True
+        return reply
 
     def go_advisor(self) -> Reply:
         if self.lead is not None:
@@ -899,7 +938,7 @@ class _Turn:
             self.conv.pending = {"field": value}
         elif verb == "brd" and "field" in pending and value in (*screens.districts(), ALL):
             self.conv.pending = {**pending, "district": value, "page": 0}
-        elif verb == "brp" and "district" in pending and value.isdigit():
+        elif verb == "brp" and "district" in pending and value.isascii() and value.isdigit():
             self.conv.pending = {**pending, "page": int(value)}
         else:
             return self.stale()

@@ -59,6 +59,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply (the person's data export)."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to the person. `edit` asks the channel to replace the message whose button was
     pressed instead of sending a new one. Text is Telegram-style HTML (b, i, a only)."""
@@ -68,3 +77,4 @@ class Reply:
     edit: bool = False
     # The language the text is in, when it is not the person's (an offer to switch language).
     language: str | None = None
+    attachment: Attachment | None = None

@@ -26,7 +26,7 @@ _SUGGESTION_LABELS = {
     "want_to_volunteer": ("menu.find", actions.INTAKE),
     "human_handoff": ("menu.advisor", actions.ADVISOR),
     "change_language": ("menu.language", actions.LANGUAGE),
-    "delete_my_data": ("privacy.forget", actions.FORGET),
+    "delete_my_data": ("privacy.delete", actions.DELETE),
 }
 MAX_SUGGESTIONS = 3
 # Guesses below this are noise: better no button than a wrong one ("delete my data").
@@ -86,7 +86,7 @@ class FreeText:
             "want_to_volunteer": turn.start_intake,
             "human_handoff": turn.go_advisor,
             "change_language": turn.go_language,
-            "delete_my_data": turn.go_forget,
+            "delete_my_data": turn.go_delete,
             "help": turn.go_help,
         }
         if intent in flows:
@@ -128,8 +128,8 @@ class FreeText:
             return await turn.consent_given() if yes else turn.consent_declined()
         if screen == "advisor":
             return await turn.request_advisor() if yes else turn.go_menu()
-        if screen == "forget":
-            return await turn.forget() if yes else turn.go_menu()
+        if screen in {"delete", "forget"}:
+            return await turn.delete_all() if yes else turn.go_menu()
         return None
 
     async def _remember(self, text: str, meaning: Prediction) -> None:

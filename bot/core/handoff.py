@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from bot.core.events import Button
@@ -202,9 +203,8 @@ class Handoff:
         person = await self._person(lead)
         await self.mail.card_edit(lead, person)
         if person is not None:
-            await self.mail.notice(
-                person, "handoff.claimed", lead=lead, name=advisor_name, number=lead.id
-            )
+            name = escape(advisor_name, quote=False)
+            await self.mail.notice(person, "handoff.claimed", lead=lead, name=name, number=lead.id)
 
     async def set_status(self, lead: Lead, status: str, advisor_id: int, advisor_name: str) -> None:
         lead.status = status

@@ -53,6 +53,12 @@ class LeadCards:
         self._tz = tz
         self._catalogue = catalogue
 
+    def erased(self, lead: Lead, action: str) -> str:
+        """The card once the person's data is gone: the number and why, nothing else."""
+        from bot.core.privacy import erased_card  # privacy builds on this module
+
+        return erased_card(lead, self, self._t, lead.closed_at or lead.updated_at, action)
+
     def when(self, moment: datetime) -> str:
         return as_utc(moment).astimezone(self._tz).strftime("%d.%m.%Y, %H:%M")
 
@@ -92,6 +98,9 @@ class LeadCards:
 
     def render(self, lead: Lead, *, unreachable: bool = False) -> str:
         t = self._t
+        erased = (lead.contact or {}).get("erased")
+        if erased:
+            return self.erased(lead, str(erased))
         lang = language(lead.language)
         heading = t(
             "card.heading_intake" if lead.kind == "intake" else "card.heading_contact",

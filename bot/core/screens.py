@@ -110,18 +110,19 @@ class Screens:
             buttons.append((Button(self.t("consent.read_full"), actions.CONSENT_FULL),))
         return Reply(text, tuple(buttons), edit=edit)
 
-    def privacy(self, *, consented: bool, has_data: bool, edit: bool = False) -> Reply:
+    def privacy(self, *, consented: bool, edit: bool = False) -> Reply:
         status = self.t("privacy.status_yes" if consented else "privacy.status_no")
-        buttons: list[tuple[Button, ...]] = []
-        if has_data:
-            buttons.append((Button(self.t("privacy.forget"), actions.FORGET),))
-        buttons.append((self._menu_button(),))
-        return Reply(f"{self.t('privacy.full')}\n\n{status}", tuple(buttons), edit=edit)
+        buttons = (
+            (Button(self.t("privacy.mydata"), actions.MYDATA),),
+            (Button(self.t("privacy.delete"), actions.DELETE),),
+            (self._menu_button(),),
+        )
+        return Reply(f"{self.t('privacy.full')}\n\n{status}", buttons, edit=edit)
 
-    def forget_confirm(self, *, edit: bool = False) -> Reply:
+    def delete_confirm(self, *, edit: bool = False) -> Reply:
         return Reply(
-            self.t("privacy.forget_confirm"),
-            ((Button(self.t("privacy.forget_yes"), actions.FORGET_YES),), (self._menu_button(),)),
+            self.t("privacy.delete_confirm"),
+            ((Button(self.t("privacy.delete_yes"), actions.DELETE_YES),), (self._menu_button(),)),
             edit=edit,
         )
 

@@ -221,7 +221,7 @@ class UnclearMessage(Base):
 
 class JobRun(Base):
     """When a scheduled job (retention) last ran, so a restart does not run it again early.
-    The row is locked while the job runs: two bot processes never run it at once."""
+    The row is locked while a run is claimed: of several bot processes, one runs it."""
 
     __tablename__ = "job_runs"
 

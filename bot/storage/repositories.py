@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.storage.models import (
     CachedTranslation,
     Conversation,
+    JobRun,
     Lead,
     LeadEvent,
     OutboxItem,
@@ -44,9 +46,24 @@ class PersonRepository:
         person = await self.find(channel, external_id)
         if person is not None:
             return person, False
-        person = Person(channel=channel, external_id=external_id)
-        self._session.add(person)
-        await self._session.flush()
+        if not _is_postgres(self._session):
+            # One process writes an SQLite file at a time, so there is no race to lose (and
+            # pysqlite's SAVEPOINT would commit on its own, outside the transaction).
+            person = Person(channel=channel, external_id=external_id)
+            self._session.add(person)
+            await self._session.flush()
+            return person, True
+        try:
+            # A savepoint: when another process creates the same person first, losing the race
+            # spoils nothing else in this transaction.
+            async with self._session.begin_nested():
+                person = Person(channel=channel, external_id=external_id)
+                self._session.add(person)
+                await self._session.flush()
+        except IntegrityError:
+            person = await self.find(channel, external_id)
+            assert person is not None, "the unique key said it exists"
+            return person, False
         return person, True
 
     async def get(self, person_id: int) -> Person | None:
@@ -55,8 +72,12 @@ class PersonRepository:
     async def lock(self, person: Person) -> None:
         """Serialises concurrent updates of one person across processes (no-op on SQLite)."""
         if _is_postgres(self._session):
+            # Re-read under the lock: what another process changed meanwhile counts.
             await self._session.execute(
-                select(Person.id).where(Person.id == person.id).with_for_update()
+                select(Person)
+                .where(Person.id == person.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
 
 
@@ -366,3 +387,182 @@ class Repositories:
         self.translations = TranslationCacheRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.nlu_review = UnclearMessageRepository(self.session)
+        self.privacy = PrivacyRepository(self.session)
+
+
+class PrivacyRepository:
+    """What export, erasure and retention read and delete (bot/core/privacy.py). Deletes go
+    through the ORM, so objects of the same transaction are dropped from it, not written back."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # -- reading ------------------------------------------------------------------------------
+    async def leads_of(self, person_id: int) -> list[Lead]:
+        return list(
+            await self._session.scalars(
+                select(Lead).where(Lead.person_id == person_id).order_by(Lead.id)
+            )
+        )
+
+    async def conversation(self, person_id: int) -> Conversation | None:
+        return await self._session.get(Conversation, person_id)
+
+    async def unclear_messages(self, person_id: int) -> list[UnclearMessage]:
+        return list(
+            await self._session.scalars(
+                select(UnclearMessage)
+                .where(UnclearMessage.person_id == person_id)
+                .order_by(UnclearMessage.id)
+            )
+        )
+
+    async def cached_translations(self, person_id: int) -> list[CachedTranslation]:
+        return list(
+            await self._session.scalars(
+                select(CachedTranslation)
+                .where(CachedTranslation.person_id == person_id)
+                .order_by(CachedTranslation.created_at)
+            )
+        )
+
+    async def pending_outbox(self, person_id: int, lead_ids: list[int]) -> list[OutboxItem]:
+        return list(
+            await self._session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.status == "pending", _of_person(person_id, lead_ids))
+                .order_by(OutboxItem.id)
+            )
+        )
+
+    async def card_delivered(self, lead_id: int) -> bool:
+        """Whether the advisors' chat holds a card of this lead (so there is one to edit)."""
+        found = await self._session.scalar(
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.lead_id == lead_id,
+                OutboxItem.kind == "lead_card",
+                OutboxItem.status == "sent",
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def inactive_persons(self, seen_before: datetime, limit: int | None = None) -> list[int]:
+        """Persons not seen since `seen_before`; on PostgreSQL locked, skipping anyone whose
+        turn is running right now (they are not inactive)."""
+        query = (
+            select(Person.id)
+            .where(Person.last_seen_at < seen_before)
+            .order_by(Person.id)
+            .limit(limit)
+        )
+        if _is_postgres(self._session):
+            query = query.with_for_update(skip_locked=True)
+        return list(await self._session.scalars(query))
+
+    async def leads_closed_before(self, moment: datetime) -> list[int]:
+        return list(
+            await self._session.scalars(
+                select(Lead.id)
+                .where(Lead.handoff == "closed", Lead.closed_at < moment)
+                .order_by(Lead.id)
+            )
+        )
+
+    # -- erasing ------------------------------------------------------------------------------
+    async def delete_relay_messages(self, person_id: int | None, lead_ids: list[int]) -> int:
+        condition = RelayMessage.lead_id.in_(lead_ids)
+        if person_id is not None:
+            condition = condition | (RelayMessage.person_id == person_id)
+        return await self._delete(delete(RelayMessage).where(condition))
+
+    async def delete_cached_translations(self, person_id: int) -> int:
+        return await self._delete(
+            delete(CachedTranslation).where(CachedTranslation.person_id == person_id)
+        )
+
+    async def delete_cached_translations_before(self, moment: datetime) -> int:
+        return await self._delete(
+            delete(CachedTranslation).where(CachedTranslation.created_at < moment)
+        )
+
+    async def delete_unclear_messages(self, person_id: int) -> int:
+        return await self._delete(
+            delete(UnclearMessage).where(UnclearMessage.person_id == person_id)
+        )
+
+    async def delete_outbox_of_person(self, person_id: int, lead_ids: list[int]) -> int:
+        """Everything still queued to or about the person, and every message sent to them."""
+        condition = ((OutboxItem.status == "pending") & _of_person(person_id, lead_ids)) | (
+            (OutboxItem.person_id == person_id) & (OutboxItem.destination == "person")
+        )
+        return await self._delete(delete(OutboxItem).where(condition))
+
+    async def blank_sent_outbox(self, person_id: int, lead_ids: list[int]) -> int:
+        """Sent advisors' items keep where they went (to find a lead from a reply to its card)
+        but lose their text (old cards hold names) and payload (a copied file's source)."""
+        items = list(
+            await self._session.scalars(select(OutboxItem).where(_of_person(person_id, lead_ids)))
+        )
+        for item in items:
+            item.text = ""
+            item.payload = {}
+            item.last_error = None
+            item.person_id = None
+        await self._session.flush()
+        return len(items)
+
+    async def delete_finished_outbox(self, lead_ids: list[int], sent_before: datetime) -> int:
+        """Delivered (or given-up) items of these leads, and messages to persons that are not
+        about a lead, older than `sent_before`."""
+        condition = OutboxItem.status != "pending"
+        lead_items = OutboxItem.lead_id.in_(lead_ids)
+        old_person_items = OutboxItem.lead_id.is_(None) & (OutboxItem.updated_at < sent_before)
+        return await self._delete(
+            delete(OutboxItem).where(condition & (lead_items | old_person_items))
+        )
+
+    async def blank_lead_events(self, lead_ids: list[int], keep: frozenset[str]) -> int:
+        """Removes the free text (notes) from the audit log; actions in `keep` carry only codes
+        (a status, a kind) and keep them."""
+        events = list(
+            await self._session.scalars(
+                select(LeadEvent).where(
+                    LeadEvent.lead_id.in_(lead_ids),
+                    LeadEvent.detail.is_not(None),
+                    LeadEvent.action.not_in(keep),
+                )
+            )
+        )
+        for event in events:
+            event.detail = None
+        await self._session.flush()
+        return len(events)
+
+    async def delete_person(self, person_id: int) -> None:
+        """The person with their conversation and profile (their leads are anonymised first)."""
+        await self._session.execute(delete(Profile).where(Profile.person_id == person_id))
+        await self._session.execute(delete(Conversation).where(Conversation.person_id == person_id))
+        await self._session.execute(delete(Person).where(Person.id == person_id))
+
+    async def _delete(self, statement: Any) -> int:
+        result = await self._session.execute(statement)
+        return int(result.rowcount or 0)
+
+    # -- the retention job's schedule -----------------------------------------------------------
+    async def lock_job(self, name: str) -> JobRun:
+        """The job's row, locked until the transaction ends (PostgreSQL; SQLite has one writer)."""
+        query = select(JobRun).where(JobRun.name == name)
+        if _is_postgres(self._session):
+            query = query.with_for_update()
+        job = await self._session.scalar(query.execution_options(populate_existing=True))
+        if job is None:
+            job = JobRun(name=name, last_run_at=None, result={})
+            self._session.add(job)
+            await self._session.flush()
+        return job
+
+
+def _of_person(person_id: int, lead_ids: list[int]) -> Any:
+    return (OutboxItem.person_id == person_id) | OutboxItem.lead_id.in_(lead_ids)

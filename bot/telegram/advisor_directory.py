@@ -48,7 +48,7 @@ class TelegramAdvisorDirectory:
             member = await self._bot.get_chat_member(chat_id=self._chat_id, user_id=advisor_id)
         except TelegramAPIError as exc:
             # Not cached: the next action asks again. Refusing is the safe answer meanwhile.
-            log.warning("membership of user %s not checkable: %s", advisor_id, exc.message)
+            log.warning("membership in the advisors' chat not checkable: %s", exc.message)
             return False
         status = member.status
         allowed = status in MEMBER_STATUSES or (

@@ -9,7 +9,12 @@ from dataclasses import replace
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+)
 
 from bot.core.events import Button, Reply
 from bot.telegram.callbacks import PressData
@@ -83,6 +88,13 @@ async def _send_reply(bot: Bot, chat_id: int, reply: Reply, pressed_message_id: 
             reply_markup=markup if last else None,
             link_preview_options=NO_PREVIEW,
         )
+    if reply.attachment is not None:
+        attachment = reply.attachment
+        await bot.send_document(
+            chat_id=chat_id,
+            document=BufferedInputFile(attachment.data, filename=attachment.filename),
+            caption=attachment.caption or None,
+        )
 
 
 async def _edit(
@@ -102,5 +114,5 @@ async def _edit(
     except TelegramBadRequest as exc:
         if "message is not modified" in exc.message:
             return True
-        log.info("chat %s: edit refused (%s); sending a new message", chat_id, exc.message)
+        log.info("edit refused (%s); sending a new message", exc.message)
         return False

@@ -31,11 +31,11 @@ async def respond(
         await send_replies(bot, chat_id, replies, pressed_message_id)
     except RepliesInterrupted as exc:
         if isinstance(exc.cause, TelegramForbiddenError):
-            log.info("chat %s: the person blocked the bot; replies dropped", chat_id)
+            log.info("a person blocked the bot; the replies to their message are dropped")
             return
+        # Telegram ids stay out of the logs; the core logs persons by internal id.
         log.warning(
-            "chat %s: %d repl(ies) not sent (%s); queued in the outbox",
-            chat_id,
+            "%d repl(ies) not sent (%s); queued in the outbox",
             len(exc.remaining),
             type(exc.cause).__name__,
         )

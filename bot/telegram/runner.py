@@ -14,8 +14,10 @@ from aiohttp import web
 from bot.app import Core
 from bot.core.advisor_desk import AdvisorDesk
 from bot.core.outbox import Outbox
+from bot.core.rate_limit import build_rate_limiter
 from bot.telegram.advisor_directory import TelegramAdvisorDirectory
 from bot.telegram.delivery import TelegramDelivery
+from bot.telegram.middlewares import InFlightUpdates
 from bot.telegram.setup import (
     build_bot,
     build_dispatcher,
@@ -29,7 +31,12 @@ log = logging.getLogger(__name__)
 REMINDER_POLL_SECONDS = 60.0
 
 
-def build_parts(core: Core, bot: Bot) -> tuple[Dispatcher, AdvisorDesk, Outbox]:
+SHUTDOWN_GRACE_SECONDS = 8.0
+
+
+def build_parts(
+    core: Core, bot: Bot, *, webhook: bool = False
+) -> tuple[Dispatcher, AdvisorDesk, Outbox]:
     """The dispatcher, the advisors' desk and the outbox, wired to one Bot."""
     settings = core.settings
     chat_id = settings.telegram.advisor_chat_id
@@ -41,7 +48,14 @@ def build_parts(core: Core, bot: Bot) -> tuple[Dispatcher, AdvisorDesk, Outbox]:
     )
     desk = core.advisor_desk(directory)
     outbox = core.outbox(TelegramDelivery(bot, chat_id), desk)
-    return build_dispatcher(core, desk), desk, outbox
+    rate = settings.rate_limit
+    limiter = build_rate_limiter(rate.messages_per_minute, rate.redis_url)
+    in_flight = InFlightUpdates()
+    dispatcher = build_dispatcher(
+        core, desk, limiter=limiter, in_flight=in_flight, redeliver_on_failure=webhook
+    )
+    dispatcher["in_flight"], dispatcher["rate_limiter"] = in_flight, limiter
+    return dispatcher, desk, outbox
 
 
 async def run_reminders(desk: AdvisorDesk, stop: asyncio.Event, poll_seconds: float) -> None:
@@ -69,8 +83,12 @@ def _wire_lifecycle(dispatcher: Dispatcher, core: Core, desk: AdvisorDesk, outbo
             log.warning("ADVISOR_CHAT_ID is not set: leads are stored and queued, not sent")
         tasks.append(asyncio.create_task(outbox.run(stop, settings.outbox_poll_seconds)))
         tasks.append(asyncio.create_task(run_reminders(desk, stop, REMINDER_POLL_SECONDS)))
+        tasks.append(asyncio.create_task(core.privacy.run_forever(stop)))
 
-    async def on_shutdown() -> None:
+    async def on_shutdown(dispatcher: Dispatcher) -> None:
+        # Updates still being handled finish first: their turn commits, their replies go out
+        # (or into the outbox). Then the loops stop and the outbox gets a last flush.
+        await dispatcher["in_flight"].drain(SHUTDOWN_GRACE_SECONDS)
         stop.set()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -78,6 +96,7 @@ def _wire_lifecycle(dispatcher: Dispatcher, core: Core, desk: AdvisorDesk, outbo
         # One last try; whatever still fails stays queued in the database for the next start.
         with contextlib.suppress(Exception):
             await outbox.flush()
+        await dispatcher["rate_limiter"].close()
 
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)
@@ -111,7 +130,7 @@ async def run_webhook(core: Core) -> None:
     settings = core.settings
     assert settings.webhook.url and settings.webhook.secret, "checked by require_webhook()"
     bot = build_bot(settings)
-    dispatcher, desk, outbox = build_parts(core, bot)
+    dispatcher, desk, outbox = build_parts(core, bot, webhook=True)
     _wire_lifecycle(dispatcher, core, desk, outbox)
     app = build_webhook_app(
         dispatcher, bot, secret=settings.webhook.secret, path=settings.webhook.path

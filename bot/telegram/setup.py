@@ -16,8 +16,10 @@ from bot.app import Core
 from bot.config import Settings
 from bot.core.advisor_desk import AdvisorDesk
 from bot.core.conversation import COMMANDS
+from bot.core.rate_limit import RateLimiter
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.languages import telegram_code
+from bot.telegram.middlewares import InFlightUpdates, RateLimitMiddleware, register_rate_limit
 from bot.telegram.routers import advisors, buttons, commands, errors, other_content, text
 
 log = logging.getLogger(__name__)
@@ -33,15 +35,35 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build_dispatcher(core: Core, advisor_desk: AdvisorDesk) -> Dispatcher:
-    """Dependencies reach handlers as keyword arguments through the dispatcher's context."""
+def build_dispatcher(
+    core: Core,
+    advisor_desk: AdvisorDesk,
+    *,
+    limiter: RateLimiter | None = None,
+    in_flight: InFlightUpdates | None = None,
+    redeliver_on_failure: bool = False,
+) -> Dispatcher:
+    """Dependencies reach handlers as keyword arguments through the dispatcher's context.
+    `redeliver_on_failure` (webhook mode): an update whose turn failed for a passing database
+    problem is answered with an error, so Telegram sends it again."""
     dispatcher = Dispatcher(
         service=core.service,
         advisor_desk=advisor_desk,
         catalogs=core.catalogs,
         languages=core.settings.languages,
         fallback_language=core.settings.fallback_language,
+        redeliver_on_failure=redeliver_on_failure,
     )
+    if in_flight is not None:
+        dispatcher.update.outer_middleware(in_flight)
+    if limiter is not None:
+        settings = core.settings
+        register_rate_limit(
+            dispatcher,
+            RateLimitMiddleware(
+                limiter, core.catalogs, settings.languages, settings.fallback_language
+            ),
+        )
     dispatcher.include_router(errors.create_router())
     dispatcher.include_router(advisors.create_router(core.settings.telegram.advisor_chat_id))
     for module in (commands, buttons, text, other_content):

@@ -1,4 +1,7 @@
-"""Last line of defence: an error is logged (ids only) and the person gets a kind word."""
+"""Last line of defence: an error is logged (ids only) and the person gets a kind word.
+
+In webhook mode a passing database failure is not swallowed: the turn was rolled back, so the
+webhook answers with an error and Telegram delivers the update again, nothing lost."""
 
 import logging
 
@@ -7,6 +10,7 @@ from aiogram.types import ErrorEvent
 
 from bot.i18n.catalogs import Catalogs
 from bot.i18n.languages import pick_language
+from bot.storage.database import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +21,16 @@ async def on_error(
     catalogs: Catalogs,
     languages: tuple[str, ...],
     fallback_language: str,
+    redeliver_on_failure: bool = False,
 ) -> bool:
     update = event.update
+    if redeliver_on_failure and is_transient(event.exception):
+        log.warning(
+            "update %s: the database is not reachable; Telegram will send it again (%s)",
+            update.update_id,
+            type(event.exception).__name__,
+        )
+        raise event.exception
     log.exception("update %s failed", update.update_id, exc_info=event.exception)
     message = update.message or (update.callback_query.message if update.callback_query else None)
     user = (
@@ -32,7 +44,7 @@ async def on_error(
     try:
         await bot.send_message(message.chat.id, t("error.generic"))
     except Exception:  # Telegram itself may be the problem; the log line above is what counts
-        log.warning("could not tell chat %s about the error", message.chat.id)
+        log.warning("could not tell the person of update %s about the error", update.update_id)
     return True
 
 

@@ -234,3 +234,49 @@ async def test_shutdown_waits_for_updates_in_flight(core: Core, bot: MockedBot) 
     await update
     assert "Freiwilligen-Agentur Leipzig" in sent_to(bot, PERSON)[-1].text
     assert in_flight.count == 0 and await in_flight.drain(timeout=0) is True
+
+
+async def test_a_turn_that_loses_the_database_midway_is_run_again_whole(
+    core, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The first attempt fails after it changed things; the rollback undoes them, the second
+    attempt does the turn once: one lead, not two, and the person gets their answer."""
+    from bot.core.events import Command, PersonRef, Press
+    from bot.core.handoff import Handoff
+
+    monkeypatch.setattr("bot.core.conversation.TURN_RETRY_SECONDS", 0.01)
+    ref = PersonRef("test", "flaky", "en")
+    await core.service.handle(ref, Command("start"))
+    await core.service.handle(ref, Press("lang:en"))
+    await core.service.handle(ref, Press("advisor"))
+    real_open = Handoff.open
+    failures = []
+
+    async def open_then_lose_the_connection(self, lead, person):  # type: ignore[no-untyped-def]
+        await real_open(self, lead, person)
+        if not failures:
+            failures.append(lead.id)
+            raise ConnectionResetError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Handoff, "open", open_then_lose_the_connection)
+    replies = await core.service.handle(ref, Press("advisor:yes"))
+    assert failures and "Your request has the number" in replies[0].text
+    async with core.database.transaction() as repo:
+        assert len(await repo.leads.open()) == 1
+        cards = [i for i in await repo.outbox.all() if i.kind == "lead_card"]
+        assert len(cards) == 1
+
+
+async def test_a_programming_error_is_not_retried(core, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.events import Command, PersonRef
+
+    calls = []
+
+    async def broken(self):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise KeyError("bug")
+
+    monkeypatch.setattr("bot.core.conversation._Turn.run", broken)
+    with pytest.raises(KeyError):
+        await core.service.handle(PersonRef("test", "bug", "en"), Command("start"))
+    assert calls == [1]

@@ -65,7 +65,7 @@ from bot.i18n.languages import pick_language
 from bot.i18n.presentation import present
 from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.understanding import Understanding
-from bot.storage.database import Database
+from bot.storage.database import Database, is_transient
 from bot.storage.models import Conversation, Lead, OutboxItem, Person
 from bot.storage.repositories import Repositories
 
@@ -78,6 +78,9 @@ OFFER_MIN_CONFIDENCE = 0.9
 OFFER_SKIP_STEPS = frozenset({"first_name", "phone", "email", "hours_per_week"})
 # Screens on which a press of "cancel" or /cancel stops something.
 _INTAKE_SCREENS = frozenset({"intake", "summary", "consent"})
+# A turn that fails on a passing database problem is run again this often, after 0.5 s, 1 s.
+TURN_ATTEMPTS = 3
+TURN_RETRY_SECONDS = 0.5
 # Media an advisor can receive as they are (copied, not translated).
 COPYABLE = frozenset({"photo", "document", "voice", "audio", "video", "video_note"})
 
@@ -134,17 +137,7 @@ class ConversationService:
             lock = asyncio.Lock()
             self._locks[(ref.channel, ref.external_id)] = lock
         async with lock:
-            async with self.db.transaction() as repo:
-                person, _created = await repo.persons.get_or_create(ref.channel, ref.external_id)
-                await repo.persons.lock(person)
-                if ref.platform_language:
-                    person.platform_language = ref.platform_language[:16]
-                person.last_seen_at = self.clock()
-                person.unreachable_at = None  # they write, so they can be reached again
-                conversation = await repo.conversations.get_or_create(person.id)
-                turn = _Turn(self, repo, person, conversation, ref, event)
-                replies = [present(reply, turn.lang) for reply in await turn.run()]
-                person_id = person.id
+            turn, replies, person_id = await self._run_turn(ref, event)
             for lead_id in turn.created_leads:
                 log.info("lead %s created for person %s", lead_id, person_id)
                 self.on_lead_created(lead_id)
@@ -153,6 +146,37 @@ class ConversationService:
             if turn.queued:
                 self.on_queued()
             return replies
+
+    async def _run_turn(self, ref: PersonRef, event: Event) -> tuple[_Turn, list[Reply], int]:
+        """One transaction for the event. A passing database failure (connection lost, a
+        serialisation conflict) rolls it back whole, so it is simply run again, a few times."""
+        for attempt in range(1, TURN_ATTEMPTS + 1):
+            try:
+                async with self.db.transaction() as repo:
+                    person, _created = await repo.persons.get_or_create(
+                        ref.channel, ref.external_id
+                    )
+                    await repo.persons.lock(person)
+                    if ref.platform_language:
+                        person.platform_language = ref.platform_language[:16]
+                    person.last_seen_at = self.clock()
+                    person.unreachable_at = None  # they write, so they can be reached again
+                    conversation = await repo.conversations.get_or_create(person.id)
+                    turn = _Turn(self, repo, person, conversation, ref, event)
+                    replies = [present(reply, turn.lang) for reply in await turn.run()]
+                    person_id = person.id
+                return turn, replies, person_id
+            except Exception as exc:
+                if attempt == TURN_ATTEMPTS or not is_transient(exc):
+                    raise
+                log.warning(
+                    "turn failed on a passing database problem (%s); attempt %d of %d",
+                    type(exc).__name__,
+                    attempt + 1,
+                    TURN_ATTEMPTS,
+                )
+                await asyncio.sleep(TURN_RETRY_SECONDS * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def queue_replies(self, ref: PersonRef, replies: Sequence[Reply]) -> None:
         """Replies a channel could not send right away, handed to the outbox to retry."""

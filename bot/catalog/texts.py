@@ -123,6 +123,23 @@ def write_texts(
     return changed
 
 
+def _content(data: bytes) -> tuple[object, ...]:
+    """What a .po file says, without how a Babel version writes it."""
+    catalog = read_po(BytesIO(data))
+    messages = tuple(
+        (
+            str(message.id),
+            str(message.string),
+            tuple(sorted(message.flags)),
+            tuple(message.auto_comments),
+            tuple(message.user_comments),
+        )
+        for message in catalog
+        if message.id
+    )
+    return (catalog.header_comment, catalog.locale_identifier, messages)
+
+
 def _new_catalog(lang: str) -> Catalog:
     locale = "de" if lang == "de_simple" else lang
     return Catalog(
@@ -135,11 +152,12 @@ def _new_catalog(lang: str) -> Catalog:
 
 
 def _write_if_changed(path: Path, catalog: Catalog) -> bool:
-    """Writes atomically, and only when the bytes differ (no churn in Git)."""
+    """Writes atomically, and only when the texts differ (no churn in Git, also when another
+    Babel version would lay out the same texts differently, e.g. its "Generated-By" header)."""
     buffer = BytesIO()
     write_po(buffer, catalog, width=WIDTH, ignore_obsolete=True)
     data = buffer.getvalue()
-    if path.exists() and path.read_bytes() == data:
+    if path.exists() and _content(path.read_bytes()) == _content(data):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".po.tmp")

@@ -1,5 +1,6 @@
 """Two bot processes on one PostgreSQL database (a webhook behind a load balancer), played by two
-complete cores with their own engines and connection pools on one schema.
+complete cores with their own engines and connection pools on one schema, and for the outbox
+also by two real OS processes.
 
 Concurrent updates of one person lose no answer (row lock on the person); concurrent outbox
 workers send no item twice and keep each ordering key's order (SKIP LOCKED plus a committed
@@ -189,6 +190,35 @@ async def test_two_outbox_workers_never_send_an_item_twice(workers) -> None:  # 
             per_key.setdefault(key, []).append(item_id)
     assert all(ids == sorted(ids) for ids in per_key.values())  # order kept per key
     async with b.database.transaction() as repo:
+        statuses = await repo.session.scalars(select(OutboxItem.status))
+        assert set(statuses) == {"sent"}
+
+
+async def test_two_os_processes_flushing_one_outbox_send_each_item_once(workers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same as above with two real processes, as two webhook workers would run."""
+    import sys
+    from pathlib import Path
+
+    a, _b = workers
+    async with a.database.transaction() as repo:
+        for n in range(200):
+            key = f"person:{n % 5}" if n % 2 else None
+            await repo.outbox.enqueue(
+                kind="message", destination="person", text=f"m{n}", channel="test",
+                ordering_key=key,
+            )  # fmt: skip
+    out = tmp_path / "delivered.txt"
+    schema = await schema_of(a.database)
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "tests.outbox_worker_process", POSTGRES_URL, schema, str(out)]
+    processes = [await asyncio.create_subprocess_exec(*command, cwd=root) for _ in range(2)]
+    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in processes)), timeout=120)
+    assert codes == [0, 0]
+    lines = [line.split() for line in out.read_text(encoding="utf-8").splitlines()]
+    delivered = Counter(item_id for _pid, item_id in lines)
+    assert len(delivered) == 200 and max(delivered.values()) == 1  # each item exactly once
+    assert len({pid for pid, _item in lines}) == 2  # both processes did work
+    async with a.database.transaction() as repo:
         statuses = await repo.session.scalars(select(OutboxItem.status))
         assert set(statuses) == {"sent"}
 

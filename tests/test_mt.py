@@ -396,3 +396,30 @@ def test_mt_install_rejects_what_is_no_model(cli_config: Path, tmp_path: Path, c
     assert main(["--config", str(cli_config), "mt", "install", str(loose)]) == 2
     assert "metadata.json is missing" in capsys.readouterr().err
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+def test_translating_loads_neither_torch_nor_stanza(archives, tmp_path: Path) -> None:
+    """In a fresh process (argostranslate reads its settings at first import): the real
+    argostranslate pipeline translates while Stanza, spaCy and torch stay out of memory."""
+    import subprocess
+    import sys
+
+    packages = unpack(archives, tmp_path / "models", "fa_en", "en_de")
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from bot.mt.argos import ArgosTranslator\n"
+        f"argos = ArgosTranslator(Path({str(packages)!r}), timeout_seconds=60)\n"
+        f"result = asyncio.run(argos.translate({FARSI!r}, 'fa', 'de'))\n"
+        "argos.close()\n"
+        # VmHWM: the peak of this program (ru_maxrss would include the forking pytest's).
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "mb = int(hwm.split()[1]) // 1024\n"
+        "print(result.ok, 'torch' in sys.modules, type(sys.modules.get('stanza')).__name__, mb)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    ok, torch_loaded, stanza_kind, megabytes = done.stdout.splitlines()[0].split()
+    assert (ok, torch_loaded, stanza_kind) == ("True", "False", "_UnusedSplitter")
+    assert int(megabytes) < 200, megabytes

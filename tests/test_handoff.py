@@ -334,3 +334,19 @@ async def test_with_an_advisor_the_language_picker_still_takes_a_typed_language(
         assert (await repo.persons.find("telegram", "111")).language == "en"
     await wired.outbox.flush()
     assert len(wired.channel.to_advisors("relay")) == 1
+
+
+async def test_an_english_person_reads_the_person_texts_not_the_advisors_ones(
+    wired: Desk,
+) -> None:
+    """en and de also have advisors' catalogues; their texts must not stand in for the
+    person's (once "closed" replaced "Your conversation ... is closed")."""
+    tom = PersonRef("telegram", "333", "en")
+    await ask_for_advisor(wired.core, tom, lang="en")
+    await wired.desk.claim(LENA, 1)
+    await wired.desk.reply(LENA, 1, "Hallo")
+    await wired.desk.close(LENA, 1)
+    await wired.outbox.flush()
+    relayed, closed = wired.channel.to_person()[-2:]
+    assert "The original in German" in relayed
+    assert closed.startswith("Your conversation with the agency (request #1) is closed")

@@ -178,3 +178,15 @@ def test_the_projects_catalogues_pass_the_check() -> None:
     values = placeholder_values(settings, load_content(settings.dialogs_dir))
     report = check_catalogues(settings.translations_dir, settings.languages, values)
     assert report.errors == []
+
+
+def test_a_message_id_in_two_domains_of_a_language_fails(translations: Path) -> None:
+    """The domains of a language are merged: the advisors' "closed" must not replace the
+    person's "Your conversation ... is closed"."""
+    for lang, text in (("en", "🔎 Find"), ("de", "🔎 Finden")):
+        path = write_catalogue(translations, lang, {"menu.find": text})
+        path.rename(path.with_name("advisors.po"))
+    write_catalogue(translations, "en", ENGLISH)
+    write_catalogue(translations, "de", GERMAN)
+    errors = errors_for(translations)
+    assert any("menu.find is also in messages.po" in error for error in errors), errors

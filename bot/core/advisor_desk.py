@@ -271,7 +271,7 @@ class AdvisorDesk:
         by_state: Counter[str] = Counter()
         by_language: Counter[str] = Counter()
         for handoff, status, lang, count in rows:
-            state = self.t(f"handoff.{handoff}")
+            state = self.t(f"state.{handoff}")
             if status != "new":
                 state = f"{state} · {self.t(f'status.{status}')}"
             by_state[state] += count
@@ -370,7 +370,7 @@ class AdvisorDesk:
         return DeskAnswer(self.t("desk.refused"), ok=False)
 
     def _state(self, lead: Lead) -> str:
-        state = self.t(f"handoff.{lead.handoff}")
+        state = self.t(f"state.{lead.handoff}")
         if lead.handoff == WITH_ADVISOR:
             state = f"{state} ({escape(lead.advisor_name or '?', quote=False)})"
         if lead.status != "new":

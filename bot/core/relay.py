@@ -83,7 +83,8 @@ class RelayComposer:
             relay.translation = result.text
         else:
             relay.translation_note = (result.failure or "no translation")[:200]
-            log.warning(
+            # INFO: the message itself says so; a missing model is what `mt status` reports.
+            log.info(
                 "relay %s (lead %s): no translation %s->%s: %s",
                 relay.id,
                 relay.lead_id,
@@ -107,7 +108,7 @@ class RelayComposer:
         elif relay.translation_note == "same language":
             lines.pop()
         else:
-            lines.append(f"<i>{t('relay.no_translation')}</i>")
+            lines.append(f"<i>{t('relay.no_machine_translation')}</i>")
         return "\n".join(lines)
 
     def _to_person(self, relay: RelayMessage) -> str:

@@ -180,7 +180,28 @@ def check_catalogues(
                 glossary,
                 translations_dir,
             )
+        _check_domains_apart(report, translations_dir, lang)
     return report
+
+
+def _check_domains_apart(report: Report, translations_dir: Path, lang: str) -> None:
+    """A language's domains are merged into one translator, so a message id used in two of
+    them would show one domain's text where the other's was meant."""
+    seen: dict[str, str] = {}
+    for domain in _domains(lang):
+        path = catalog_path(translations_dir, lang, domain)
+        if not path.exists():
+            continue
+        for message in _read(path):
+            if not message.id:
+                continue
+            key = str(message.id)
+            if key in seen and seen[key] != domain:
+                report.errors.append(
+                    f"{path}: {key} is also in {seen[key]}.po; message ids must be unique "
+                    "across a language's catalogues"
+                )
+            seen.setdefault(key, domain)
 
 
 def _check_one(

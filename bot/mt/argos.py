@@ -237,7 +237,9 @@ class _UnusedSplitter(ModuleType):
     this bot never uses (MiniSBD, or punctuation; never anything that goes online)."""
 
     def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"{self.__name__}.{name}: not used by engagiert-bot")
+        # AttributeError, as for any missing module attribute: tools that walk sys.modules
+        # (hypothesis, inspect) look for __file__ and the like and expect exactly that.
+        raise AttributeError(f"{self.__name__}.{name}: Stanza is not used by engagiert-bot")
 
 
 def keep_out_unused_splitters() -> None:

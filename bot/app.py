@@ -154,7 +154,6 @@ async def open_core(settings: Settings, *, database: Database | None = None) -> 
     privacy = Privacy(
         database,
         cards,
-        catalogs.get("de"),
         settings.privacy,
         forgetters=translation_forgetters(translator),
         clock=service.clock,

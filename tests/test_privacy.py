@@ -82,7 +82,6 @@ async def world(tmp_path: Path, any_database: Database) -> AsyncIterator[World]:
     privacy = Privacy(
         any_database,
         core.cards,
-        core.catalogs.get("de"),
         core.settings.privacy,
         forgetters=translation_forgetters(core.translator),
     )
@@ -260,7 +259,6 @@ async def test_retention_erases_the_inactive_and_old_message_logs(
     privacy = Privacy(
         world.database,
         world.core.cards,
-        world.core.catalogs.get("de"),
         PrivacySettings(inactive_days=180, closed_lead_message_days=90),
         clock=clock,
     )
@@ -310,7 +308,7 @@ async def test_retention_erases_the_inactive_and_old_message_logs(
     assert not (await privacy.run_retention()).ran
     await world.database.engine.dispose()  # a restart: new connections, a new service
     again = Privacy(
-        world.database, world.core.cards, world.core.catalogs.get("de"), privacy.settings,
+        world.database, world.core.cards, privacy.settings,
         clock=clock,
     )  # fmt: skip
     assert not (await again.run_retention()).ran

@@ -53,11 +53,14 @@ class LeadCards:
         self._tz = tz
         self._catalogue = catalogue
 
-    def erased(self, lead: Lead, action: str) -> str:
-        """The card once the person's data is gone: the number and why, nothing else."""
-        from bot.core.privacy import erased_card  # privacy builds on this module
-
-        return erased_card(lead, self, self._t, lead.closed_at or lead.updated_at, action)
+    def erased(self, lead: Lead, action: str, when: datetime | None = None) -> str:
+        """The card once the person's data is gone: the number and why, nothing else.
+        `action` is "erased" (the person asked) or "expired" (retention); `when` defaults to
+        the lead's last change, which the erasure was."""
+        when = when or lead.updated_at
+        key = "card.erased_request" if action == "erased" else "card.erased_retention"
+        heading = self._t("card.erased_heading", number=lead.id)
+        return f"<b>{heading}</b>\n{self._t(key, when=self.when(when))}"
 
     def when(self, moment: datetime) -> str:
         return as_utc(moment).astimezone(self._tz).strftime("%d.%m.%Y, %H:%M")

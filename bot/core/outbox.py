@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -298,7 +298,3 @@ async def _remember_thread(
     elif receipt.message_id is not None:
         lead.card_chat_id = receipt.chat_id
         lead.card_message_id = int(receipt.message_id) if receipt.message_id.isdigit() else None
-
-
-def with_text(message: OutgoingMessage, text: str) -> OutgoingMessage:
-    return replace(message, text=text)

@@ -256,7 +256,6 @@ async def erase_person(
     person_id: int,
     *,
     cards: LeadCards,
-    german: Translator,
     now: datetime,
     action: str = ERASED,
 ) -> ErasureReport:
@@ -282,7 +281,7 @@ async def erase_person(
         _anonymise(lead, channel or "telegram", action, now)
         await repo.lead_events.add(lead.id, action)
         if delivered[lead.id]:
-            await _queue_erased_card(repo, lead, cards, german, now, action)
+            await _queue_erased_card(repo, lead, cards, action, now)
             edited += 1
     await privacy.delete_person(person_id)
     return ErasureReport(
@@ -313,31 +312,13 @@ def _anonymise(lead: Lead, channel: str, action: str, now: datetime) -> None:
     lead.reannounce_at = None
 
 
-def erased_card(
-    lead: Lead, cards: LeadCards, german: Translator, when: datetime, action: str
-) -> str:
-    """The advisors' card once the person's data is gone: the number and why, nothing else."""
-    key = "card.erased_request" if action == ERASED else "card.erased_retention"
-    return "\n".join(
-        [
-            f"<b>{german('card.erased_heading', number=lead.id)}</b>",
-            german(key, when=cards.when(when)),
-        ]
-    )
-
-
 async def _queue_erased_card(
-    repo: Repositories,
-    lead: Lead,
-    cards: LeadCards,
-    german: Translator,
-    now: datetime,
-    action: str,
+    repo: Repositories, lead: Lead, cards: LeadCards, action: str, now: datetime
 ) -> None:
     await repo.outbox.enqueue(
         kind=Kind.CARD_EDIT,
         destination=ADVISORS,
-        text=erased_card(lead, cards, german, now, action),
+        text=cards.erased(lead, action, now),
         lead_id=lead.id,
         channel=str(lead.contact["channel"]),
         ordering_key=lead_key(lead.id),
@@ -393,14 +374,13 @@ async def purge_inactive(
     inactive_days: int,
     *,
     cards: LeadCards,
-    german: Translator,
     limit: int | None = None,
 ) -> list[ErasureReport]:
     """Erases persons who have not written for `inactive_days` (at most `limit`), like a
     request would, with "expired" in the audit log."""
     cutoff = now - timedelta(days=inactive_days)
     return [
-        await erase_person(repo, person_id, cards=cards, german=german, now=now, action=EXPIRED)
+        await erase_person(repo, person_id, cards=cards, now=now, action=EXPIRED)
         for person_id in await repo.privacy.inactive_persons(cutoff, limit)
     ]
 
@@ -464,7 +444,6 @@ async def run_retention(
     clock: Callable[[], datetime],
     *,
     cards: LeadCards,
-    german: Translator,
     forgetters: Sequence[PersonForgetter] = (),
     force: bool = False,
 ) -> RetentionReport:
@@ -489,7 +468,6 @@ async def run_retention(
                 now,
                 settings.inactive_days,
                 cards=cards,
-                german=german,
                 limit=RETENTION_BATCH,
             )
         erased += batch
@@ -517,7 +495,6 @@ class Privacy:
         self,
         database: Database,
         cards: LeadCards,
-        german: Translator,
         settings: PrivacySettings,
         *,
         forgetters: Sequence[PersonForgetter] = (),
@@ -526,7 +503,6 @@ class Privacy:
     ) -> None:
         self.db = database
         self.cards = cards
-        self.german = german
         self.settings = settings
         self.forgetters = list(forgetters)
         self.clock = clock
@@ -540,9 +516,7 @@ class Privacy:
     async def erase_in(self, repo: Repositories, person_id: int) -> ErasureReport:
         """Erasure inside a caller's transaction (a conversation turn); call `finish` after
         the commit."""
-        return await erase_person(
-            repo, person_id, cards=self.cards, german=self.german, now=self.clock()
-        )
+        return await erase_person(repo, person_id, cards=self.cards, now=self.clock())
 
     async def finish(self, report: ErasureReport) -> None:
         log.info(report.log_line())
@@ -563,7 +537,6 @@ class Privacy:
             self.settings,
             self.clock,
             cards=self.cards,
-            german=self.german,
             forgetters=self.forgetters,
             force=force,
         )

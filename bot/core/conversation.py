@@ -38,8 +38,6 @@ from bot.core.handoff import (
     TO_ADVISORS,
     Handoff,
     LeadMail,
-    buttons_payload,
-    person_key,
     relay_message,
 )
 from bot.core.leads import CLOSED, WITH_ADVISOR, LeadCards, contact_of
@@ -50,7 +48,6 @@ from bot.core.opportunities import (
     suggestion_records,
     toggle_interest,
 )
-from bot.core.outbox import PERSON, Kind
 from bot.core.privacy import (
     EXPORT_FILENAME,
     ErasureReport,
@@ -184,16 +181,9 @@ class ConversationService:
             return
         async with self.db.transaction() as repo:
             person, _created = await repo.persons.get_or_create(ref.channel, ref.external_id)
+            mail = self.lead_mail(repo)
             for reply in replies:
-                await repo.outbox.enqueue(
-                    kind=Kind.MESSAGE,
-                    destination=PERSON,
-                    text=reply.text,
-                    person_id=person.id,
-                    channel=person.channel,
-                    ordering_key=person_key(person.id),
-                    payload={"buttons": buttons_payload(reply.buttons)} if reply.buttons else {},
-                )
+                await mail.message(person, reply.text, buttons=reply.buttons)
         self.on_queued()
 
     def lead_mail(self, repo: Repositories) -> LeadMail:

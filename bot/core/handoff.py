@@ -86,17 +86,11 @@ class LeadMail:
 
     async def relay(self, lead: Lead, person: Person, message: RelayMessage) -> None:
         """The text is composed (and translated) when the outbox sends it."""
-        to_person = message.direction == TO_PERSON
-        await self.repo.outbox.enqueue(
-            kind=Kind.RELAY,
-            destination=PERSON if to_person else ADVISORS,
-            text="",
-            lead_id=lead.id,
-            person_id=person.id,
-            channel=person.channel,
-            ordering_key=person_key(person.id) if to_person else lead_key(lead.id),
-            payload={"relay_id": message.id},
-        )
+        payload = {"relay_id": message.id}
+        if message.direction == TO_PERSON:
+            await self._person(person, Kind.RELAY, "", payload, lead)
+        else:
+            await self._advisors(lead, Kind.RELAY, "", person.channel, payload)
 
     async def copy(
         self,
@@ -108,16 +102,11 @@ class LeadMail:
         to_person: bool,
     ) -> None:
         """A photo, document or voice note, copied as it is, after a note saying so."""
-        await self.repo.outbox.enqueue(
-            kind=Kind.COPY,
-            destination=PERSON if to_person else ADVISORS,
-            text=note,
-            lead_id=lead.id,
-            person_id=person.id,
-            channel=person.channel,
-            ordering_key=person_key(person.id) if to_person else lead_key(lead.id),
-            payload={"source": dict(source)},
-        )
+        payload = {"source": dict(source)}
+        if to_person:
+            await self._person(person, Kind.COPY, note, payload, lead)
+        else:
+            await self._advisors(lead, Kind.COPY, note, person.channel, payload)
 
     async def notice(
         self,
@@ -125,22 +114,36 @@ class LeadMail:
         key: str,
         *,
         lead: Lead | None = None,
-        buttons: Sequence[Sequence[Button]] = (),
         **params: object,
     ) -> None:
         """A message to the person in their language (the language the lead was made in when
         they have not chosen one since)."""
         lang = person.language or (lead.language if lead else None) or "en"
-        text = rtl_text(self.catalogs.get(lang)(key, **params), lang)
+        await self.message(person, rtl_text(self.catalogs.get(lang)(key, **params), lang), lead)
+
+    async def message(
+        self,
+        person: Person,
+        text: str,
+        lead: Lead | None = None,
+        buttons: Sequence[Sequence[Button]] = (),
+    ) -> None:
+        """A finished message to the person (already in their language and layout)."""
+        payload = {"buttons": buttons_payload(buttons)} if buttons else {}
+        await self._person(person, Kind.MESSAGE, text, payload, lead)
+
+    async def _person(
+        self, person: Person, kind: str, text: str, payload: dict[str, Any], lead: Lead | None
+    ) -> None:
         await self.repo.outbox.enqueue(
-            kind=Kind.MESSAGE,
+            kind=kind,
             destination=PERSON,
             text=text,
             lead_id=lead.id if lead else None,
             person_id=person.id,
             channel=person.channel,
             ordering_key=person_key(person.id),
-            payload={"buttons": buttons_payload(buttons)} if buttons else {},
+            payload=payload,
         )
 
     async def _advisors(

@@ -49,6 +49,10 @@ async def test_three_suggestions_with_reasons_and_marks_reach_the_card(core: Cor
     assert "⭐ interessiert" not in cards[0].text
     assert "⭐ interessiert" in cards[-1].text and "Sie sprechen Arabisch" in cards[-1].text
 
+    # After a restart the screen comes back from the lead, mark included.
+    resumed = (await core.service.handle(REF, Resume()))[0]
+    assert resumed.text.count("</b> ⭐") == 1 and resumed.text.count("</b> ☆") == 2
+
     unmarked = (await core.service.handle(REF, Press(likes[0])))[0]
     assert "</b> ⭐" not in unmarked.text
     # A mark for something not suggested, or from another screen, changes nothing.

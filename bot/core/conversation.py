@@ -240,6 +240,8 @@ class _Turn:
         self.erasure: ErasureReport | None = None
         # The lead being handed over (waiting or with an advisor), loaded by run().
         self.lead: Lead | None = None
+        # The lead whose suggestions are on screen (screen "suggestions"), loaded by run().
+        self.suggested: Lead | None = None
 
     # -- language ---------------------------------------------------------------------------
     @property
@@ -277,6 +279,8 @@ class _Turn:
     async def run(self) -> list[Reply]:
         event = self.event
         self.lead = await self._active_lead()
+        if self.conv.screen == "suggestions" and self.conv.pending.get("lead"):
+            self.suggested = await self.repo.leads.get(int(self.conv.pending["lead"]))
         if isinstance(event, Resume):
             return self.on_resume(event)
         if isinstance(event, Command):
@@ -530,7 +534,8 @@ class _Turn:
         elif screen == "summary":
             reply = screens.summary(self.conv.answers)
         elif screen == "suggestions" and self.opportunities is not None:
-            reply = self.opportunities.suggestions(self.conv.pending.get("records", []))
+            shown = self.suggested.suggestions if self.suggested is not None else []
+            reply = self.opportunities.suggestions(shown or [])
         elif screen == "browse" and self.opportunities is not None:
             reply = self.browse_screen()
         else:
@@ -908,7 +913,7 @@ class _Turn:
         if self.opportunities is None:
             return [sent]
         self.conv.screen = "suggestions"
-        self.conv.pending = {"lead": lead.id, "records": list(lead.suggestions or [])}
+        self.conv.pending = {"lead": lead.id}
         return [replace(sent, buttons=()), self.opportunities.suggestions(lead.suggestions or [])]
 
     # -- opportunities --------------------------------------------------------------------------
@@ -921,15 +926,13 @@ class _Turn:
         )
 
     async def toggle_interest(self, opportunity_id: str) -> Reply:
-        lead_id = self.conv.pending.get("lead") if self.conv.screen == "suggestions" else None
-        lead = await self.repo.leads.get(int(lead_id)) if lead_id else None
+        lead = self.suggested if self.conv.screen == "suggestions" else None
         if lead is None or self.opportunities is None:
             return self.stale()
         updated = toggle_interest(lead.suggestions or [], opportunity_id)
         if updated is None:
             return self.stale()
         lead.suggestions = updated
-        self.conv.pending = {"lead": lead.id, "records": updated}
         person = self.person if lead.person_id == self.person.id else None
         await self.s.lead_mail(self.repo).card_edit(lead, person)
         await self.repo.lead_events.add(lead.id, "interest", detail=opportunity_id)

@@ -58,7 +58,7 @@ from bot.core.privacy import (
 )
 from bot.core.screens import Screens
 from bot.i18n.catalogs import Catalogs, Translator
-from bot.i18n.languages import pick_language
+from bot.i18n.languages import pick_language, spoken_language
 from bot.i18n.presentation import present
 from bot.nlu.langid import LanguageIdentifier
 from bot.nlu.understanding import Understanding
@@ -605,7 +605,7 @@ class _Turn:
         """Offers (once per language, never forcing it) to continue in the language the person
         writes in. The caller skips names, numbers and addresses: they tell no language."""
         code = self.detect_language(text)
-        if code is None or code == self.lang or {code, self.lang} == {"de", "de_simple"}:
+        if code is None or spoken_language(code) == spoken_language(self.lang):
             return None
         offered = list(self.person.language_offers or [])
         if code in offered:

@@ -14,18 +14,13 @@ from html import escape
 from bot.core.handoff import TO_PERSON
 from bot.core.outbox import Kind, OutgoingMessage
 from bot.i18n.catalogs import Catalogs
-from bot.i18n.languages import language
+from bot.i18n.languages import language, spoken_language
 from bot.i18n.presentation import rtl_text
 from bot.mt.translator import MachineTranslator
 from bot.storage.database import Database
 from bot.storage.models import RelayMessage
 
 log = logging.getLogger(__name__)
-
-
-def mt_language(code: str) -> str:
-    """The bot's language codes as translation models know them (easy German is German)."""
-    return "de" if code == "de_simple" else code
 
 
 class DatabaseTranslationCache:
@@ -71,8 +66,8 @@ class RelayComposer:
         return replace(message, text=text)
 
     async def _translate(self, relay: RelayMessage) -> None:
-        source = mt_language(relay.source_language)
-        target = mt_language(relay.target_language)
+        source = spoken_language(relay.source_language)
+        target = spoken_language(relay.target_language)
         if source == target:
             relay.translation_note = "same language"
             return

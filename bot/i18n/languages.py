@@ -51,6 +51,16 @@ def pick_language(telegram_code: str | None, enabled: tuple[str, ...], fallback:
     return fallback
 
 
+# Catalogues that are a register of another language, not a language of their own.
+_REGISTER_OF = {"de_simple": "de"}
+
+
+def spoken_language(code: str) -> str:
+    """The language a catalogue's text is in: easy German is German (for translation and for
+    telling whether a message is in the person's language)."""
+    return _REGISTER_OF.get(code, code)
+
+
 def is_rtl(code: str) -> bool:
     return language(code).rtl
 

@@ -229,7 +229,7 @@ async def test_notes_stay_internal_and_overviews_list_open_leads(wired: Desk) ->
     assert all("Französisch" not in text for text in wired.channel.to_person())
     overview = (await wired.desk.open_leads(LENA)).text
     assert overview.index("#1") < overview.index("#2")
-    assert ("Arabisch" in overview and "Persisch" in overview) or "Farsi" in overview
+    assert "#1 · Arabisch" in overview and "#2 · Farsi/Dari" in overview
     assert "in Beratung (Lena)" in overview
     details = await wired.desk.lead_details(LENA, 1)
     assert "Spricht auch Französisch" in details.text and details.buttons

@@ -127,7 +127,7 @@ async def intake_to_topic(s: Setup) -> tuple[int, int]:
     (card,) = s.to(GROUP)
     assert card.message_thread_id is not None
     assert card.text.startswith("<b>Neue Anfrage #1 · Interessenprofil</b>")
-    assert ("Arabisch" in card.text and "Dolmetschen" in card.text) or "Sprachmittlung" in card.text
+    assert "Arabisch" in card.text and "Dolmetschen" in card.text
     buttons = [b.text for row in card.reply_markup.inline_keyboard for b in row]
     assert buttons == ["Übernehmen"]
     async with s.core.database.transaction() as repo:

@@ -14,19 +14,16 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.app import load_catalogs
+from bot.app import open_core
 from bot.config import Settings
 from bot.core import actions
 from bot.core.advisor_desk import AdvisorDesk, AdvisorRef, ConfiguredAdvisors
-from bot.core.content import load_content
-from bot.core.conversation import ConversationService, LanguageSettings
+from bot.core.conversation import ConversationService
 from bot.core.events import Command, PersonRef, Press
-from bot.core.leads import LeadCards
 from bot.core.outbox import Delivered, Outbox, OutgoingMessage
 from bot.storage.database import Database
 from bot.storage.models import Lead, LeadEvent, OutboxItem, Person
@@ -52,26 +49,10 @@ async def schema_of(database: Database) -> str:
     return str(path).strip('"')
 
 
-def make_worker(database: Database, settings: Settings) -> Worker:
-    content = load_content(settings.dialogs_dir)
-    catalogs = load_catalogs(settings, content)
-    cards = LeadCards(content, catalogs.get("de"), settings.tz)
-    service = ConversationService(
-        database,
-        content,
-        catalogs,
-        LanguageSettings(settings.languages, settings.fallback_language),
-        cards,
-    )
-    desk = AdvisorDesk(
-        database,
-        cards,
-        catalogs,
-        ConfiguredAdvisors(ADVISORS),
-        reannounce_after=timedelta(hours=24),
-        clock=lambda: datetime.now(UTC),
-    )
-    return Worker(database, service, desk)
+async def make_worker(database: Database, settings: Settings) -> Worker:
+    """A whole core, as `engagiert run` builds it, on its own engine."""
+    core = await open_core(settings, database=database)
+    return Worker(database, core.service, core.advisor_desk(ConfiguredAdvisors(ADVISORS)))
 
 
 @pytest.fixture
@@ -81,7 +62,7 @@ async def workers(settings: Settings) -> AsyncIterator[tuple[Worker, Worker]]:
         second = Database(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
         try:
             assert first.engine is not second.engine
-            yield make_worker(first, settings), make_worker(second, settings)
+            yield await make_worker(first, settings), await make_worker(second, settings)
         finally:
             await second.dispose()
 

@@ -350,3 +350,19 @@ async def test_an_english_person_reads_the_person_texts_not_the_advisors_ones(
     relayed, closed = wired.channel.to_person()[-2:]
     assert "The original in German" in relayed
     assert closed.startswith("Your conversation with the agency (request #1) is closed")
+
+
+async def test_a_german_speaking_person_gets_the_words_without_a_translation(
+    wired: Desk,
+) -> None:
+    hans = PersonRef("telegram", "444", "de")
+    await ask_for_advisor(wired.core, hans, lang="de_simple")  # easy German is German
+    await wired.desk.claim(LENA, 1)
+    await wired.desk.reply(LENA, 1, "Hallo Hans")
+    await wired.core.service.handle(hans, Text("Danke, bis Dienstag"))
+    await wired.outbox.flush()
+    assert wired.translator.calls == []
+    to_person = wired.channel.to_person()[-1]
+    assert to_person.endswith("Hallo Hans") and "Übersetzung" not in to_person
+    relayed = wired.channel.to_advisors("relay")[-1].text
+    assert "Danke, bis Dienstag" in relayed and "Übersetzung" not in relayed

@@ -23,6 +23,11 @@ from bot.storage.models import RelayMessage
 log = logging.getLogger(__name__)
 
 
+def same_language(relay: RelayMessage) -> bool:
+    """Nothing to translate: a German-speaking person and the advisors, say."""
+    return spoken_language(relay.source_language) == spoken_language(relay.target_language)
+
+
 class DatabaseTranslationCache:
     """Translations kept in the database, each tied to the person whose words they are."""
 
@@ -56,7 +61,8 @@ class RelayComposer:
             if relay is None or lead is None:
                 # Erased at the person's request between queueing and sending: nothing to say.
                 return replace(message, text="")
-            if relay.translation is None and relay.translation_note is None:
+            untranslated = relay.translation is None and relay.translation_note is None
+            if untranslated and not same_language(relay):
                 await self._translate(relay)
             text = (
                 self._to_person(relay)
@@ -68,9 +74,6 @@ class RelayComposer:
     async def _translate(self, relay: RelayMessage) -> None:
         source = spoken_language(relay.source_language)
         target = spoken_language(relay.target_language)
-        if source == target:
-            relay.translation_note = "same language"
-            return
         result = await self._translator.translate(
             relay.original, source, target, person_id=relay.person_id
         )
@@ -100,7 +103,7 @@ class RelayComposer:
         if relay.translation:
             lines.append(f"<i>{t('relay.machine_translation', language=source)}</i>")
             lines.append(escape(relay.translation, quote=False))
-        elif relay.translation_note == "same language":
+        elif same_language(relay):
             lines.pop()
         else:
             lines.append(f"<i>{t('relay.no_machine_translation')}</i>")
@@ -114,7 +117,7 @@ class RelayComposer:
         if relay.translation:
             lines.append(escape(relay.translation, quote=False))
             lines += ["", f"<i>{t('relay.machine_note')}</i>"]
-        elif relay.translation_note != "same language":
+        elif not same_language(relay):
             lines += [f"<i>{t('relay.no_translation')}</i>"]
         text = rtl_text("\n".join(lines), lang)
         # The advisor's German original stays left-to-right, whatever the person's script.

@@ -1026,3 +1026,18 @@ async def test_text_after_the_open_step_was_removed_from_the_content(
         assert len(replies) == 1
     finally:
         await second.close()
+
+
+async def test_a_new_privacy_notice_version_asks_for_consent_again(core: Core):
+    chat = Chat(core)
+    await begin_intake(chat)
+    await chat.say("Amira")
+    async with core.database.transaction() as repo:  # agreed to the previous notice
+        person = await repo.persons.find(chat.ref.channel, chat.ref.external_id)
+        person.consent_version = core.content.privacy_version - 1
+    await chat.command("menu")
+    reply = await chat.press("Find volunteering for me")
+    assert "Do you agree?" in reply.text
+    reply = await chat.press("Yes, I agree")
+    assert (await chat.state()).consent_version == core.content.privacy_version
+    assert "Question 2 of" in reply.text  # the intake resumes where it was
